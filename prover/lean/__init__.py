@@ -1,0 +1,32 @@
+"""Talking to Lean: runtime discovery, our interaction server's client, typed results."""
+
+from prover.lean.errors import (
+    InvalidRequest,
+    LeanCrashed,
+    LeanProtocolError,
+    LeanRuntimeNotFound,
+    LeanServerError,
+    LeanStartupError,
+    LeanTimeout,
+)
+from prover.lean.server import LeanConfig, LeanServer, ParseResult, TacticGuard
+from prover.lean.types import (
+    CommandResult,
+    DeclInfo,
+    ErrorKind,
+    Goal,
+    Hypothesis,
+    LeanError,
+    LeanMessage,
+    ProofFinished,
+    ProofState,
+    Severity,
+    TacticResult,
+)
+
+__all__ = [
+    "CommandResult", "DeclInfo", "ErrorKind", "Goal", "Hypothesis", "InvalidRequest", "LeanConfig",
+    "LeanCrashed", "LeanError", "LeanMessage", "LeanProtocolError", "LeanRuntimeNotFound", "LeanServer",
+    "LeanServerError", "LeanStartupError", "LeanTimeout", "ParseResult", "ProofFinished", "ProofState",
+    "Severity", "TacticGuard", "TacticResult",
+]

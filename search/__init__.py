@@ -1,0 +1,1 @@
+"""Best-first proof search over Lean proof states, driven by a tactic policy and a value model."""

@@ -1,0 +1,1 @@
+"""Tactic policies: the built-in prior, transformers models, OpenAI-compatible servers."""

@@ -250,3 +250,21 @@ class NumericChecker:
 
 def _show(v: object) -> str:
     return str(v)
+
+
+def evaluate_closed_term(text: str) -> object:
+    """The exact value of a closed Lean term (no variables), typed as Lean would type it.
+
+    Raises:
+        Unsupported: the term is outside the checker's language.
+        Undetermined: the value cannot be computed exactly.
+    """
+    from prover.numeric.elaborate import Chooser, Elaborator
+    from prover.numeric.errors import Undetermined
+    from prover.numeric.problem import parse_term
+
+    node = Elaborator(Chooser(), goal_mode=False).term(parse_term(text), {}, None)
+    value = Evaluator().value(node, {})
+    if value is None:
+        raise Undetermined("no value")
+    return value

@@ -723,7 +723,7 @@ class Elaborator:
 
     def _bigop_binder(self, binder: Tree, scope: Scope, hint: Num | None) -> tuple[str, Num, Node]:
         if binder.data == "bb_in":
-            toks = binder.children
+            toks = [c for c in binder.children if not (isinstance(c, Token) and c.type == "MEMBER")]
             var = str(toks[0])
             ann = parse_type(toks[1]) if len(toks) == 3 else None
             if ann is not None and not isinstance(ann, Num):

@@ -95,6 +95,13 @@ class TacticGuard(Protocol):
     def check_tactic(self, tactic: str, parsed: ParseResult) -> str | None: ...
 
 
+class _DefaultGuard:
+    """Marker for "use the default guard" (so that `guard=None` can mean no guard)."""
+
+
+DEFAULT_GUARD = _DefaultGuard()
+
+
 @dataclass
 class _EnvRecord:
     code: str  # header commands ("" for the base environment after the import)
@@ -122,10 +129,16 @@ class LeanServer:
     """A Lean process answering requests; a context manager. Thread-safe (requests serialise)."""
 
     def __init__(self, config: LeanConfig | None = None, *, runtime: Runtime | None = None,
-                 guard: TacticGuard | None = None) -> None:
+                 guard: TacticGuard | _DefaultGuard | None = DEFAULT_GUARD) -> None:
+        """`guard` decides which tactics may run: by default `prover.lean.guard.SyntaxGuard()`;
+        pass `None` for raw, unguarded access (tests of Lean itself, trusted callers)."""
         self.config = config or LeanConfig()
         self._runtime = runtime
-        self.guard = guard
+        if isinstance(guard, _DefaultGuard):
+            # Imported here: guard.py imports this module (for types).
+            from prover.lean.guard import SyntaxGuard
+            guard = SyntaxGuard()
+        self.guard: TacticGuard | None = guard
         self.stats = ServerStats()
         self._lock = threading.RLock()
         self._proc: subprocess.Popen[bytes] | None = None

@@ -38,6 +38,7 @@ from prover.numeric.types import Num
 Assignment = dict[str, object]
 
 _SMALL_INT = [0, 1, -1, 2, -2, 3, -3, 4, -4, 5, -5, 6, -6, 7, 8, 9, 10, -10, 11, 12]
+_MORE_INT = [-7, 13, -8, 14, 17, 18, -9, 21, 27, 28, 32, 35, 40, 42, 45, 48, 49, 60, 72, 81]
 _REAL_EXTRA = [
     Fraction(1, 2),
     Fraction(-1, 2),
@@ -110,6 +111,8 @@ def _pool(name: str, ty: Num, consts: list[Fraction], members: dict[str, list[ob
             add(_convert(f, ty))
     for c in consts:
         add(_convert(c, ty))
+    for i in _MORE_INT:
+        add(_convert(i, ty))
     if ty in (Num.RAT, Num.REAL):
         for c in consts[:10]:
             add(_convert(c / 2, ty))
@@ -133,9 +136,40 @@ def _pool(name: str, ty: Num, consts: list[Fraction], members: dict[str, list[ob
     return seen
 
 
+def _integer_ranges(problem: Problem) -> dict[str, list[object]]:
+    """All values of an ℕ/ℤ variable that hypotheses like ``2 < x``, ``x ≤ 99`` bound to a small range."""
+    types = dict(problem.variables)
+    lo: dict[str, int] = {n: 0 for n, t in types.items() if t == Num.NAT}
+    hi: dict[str, int] = {}
+    ev = Evaluator()
+    for _, h in problem.hypotheses:
+        if not (isinstance(h, Cmp) and h.ty in (Num.NAT, Num.INT) and h.op in ("lt", "le", "gt", "ge", "eq")):
+            continue
+        for var_side, other, op in ((h.lhs, h.rhs, h.op), (h.rhs, h.lhs, _FLIP[h.op])):
+            if not isinstance(var_side, Ref):
+                continue
+            try:
+                c = ev.value(other, {})
+            except (Undetermined, Unsupported):
+                continue
+            n = var_side.name
+            if op in ("lt", "le", "eq"):
+                hi[n] = min(hi.get(n, c), c - (op == "lt"))  # type: ignore[operator]
+            if op in ("gt", "ge", "eq"):
+                lo[n] = max(lo.get(n, c), c + (op == "gt"))  # type: ignore[operator]
+    out: dict[str, list[object]] = {}
+    for n in types:
+        if n in lo and n in hi and 0 <= hi[n] - lo[n] <= 400:
+            out[n] = sorted(range(lo[n], hi[n] + 1), key=abs)
+    return out
+
+
+_FLIP = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le", "eq": "eq"}
+
+
 def _memberships(problem: Problem) -> dict[str, list[object]]:
     """Values from hypotheses ``x ∈ s`` where ``s`` is a closed finite set."""
-    out: dict[str, list[object]] = {}
+    out: dict[str, list[object]] = _integer_ranges(problem)
     ev = Evaluator()
     for _, h in problem.hypotheses:
         if isinstance(h, Mem) and isinstance(h.elem, Ref) and not h.negated:
@@ -188,20 +222,28 @@ def _to_sympy(node: Node, syms: dict[str, sympy.Symbol], problem: Problem) -> sy
     raise Unsupported("no sympy form")
 
 
-def _equations(problem: Problem, syms: dict[str, sympy.Symbol]) -> list[sympy.Expr]:
+def _equations(problem: Problem, syms: dict[str, sympy.Symbol], boundary: bool = False) -> list[sympy.Expr]:
+    """``lhs - rhs`` of the equality hypotheses, or (``boundary``) of every comparison.
+
+    Where the two sides of an inequality meet is where ``<`` and ``≤`` differ, so those
+    points are the natural boundary values to try.
+    """
     eqs: list[sympy.Expr] = []
+    ops = ("eq", "ne", "lt", "le", "gt", "ge") if boundary else ("eq",)
 
     def collect(h: Node) -> None:
-        if isinstance(h, Cmp) and h.op == "eq" and h.ty != Num.COMPLEX:
+        if isinstance(h, Cmp) and h.op in ops and h.ty != Num.COMPLEX:
             # an equation without a school-maths form is simply not used for solving
             with contextlib.suppress(Unsupported, KeyError, TypeError, ValueError):
                 eqs.append(sympy.expand(_to_sympy(h.lhs, syms, problem) - _to_sympy(h.rhs, syms, problem)))
-        elif isinstance(h, Logic) and h.op == "and":
+        elif isinstance(h, Logic) and (h.op == "and" or boundary):
             for a in h.args:
                 collect(a)
 
     for _, h in problem.hypotheses:
         collect(h)
+    if boundary:
+        collect(problem.conclusion)
     return [e for e in eqs if e.free_symbols]
 
 
@@ -226,7 +268,13 @@ def _fits(v: sympy.Expr, ty: Num) -> object | None:
 def _solved(problem: Problem, pools: dict[str, list[object]]) -> Iterator[Assignment]:
     types = dict(problem.variables)
     syms = {n: sympy.Symbol(n) for n in types}
-    eqs = _equations(problem, syms)
+    yield from _solve_system(_equations(problem, syms), types, pools)
+    yield from _solve_each(_equations(problem, syms, boundary=True), types, pools)
+
+
+def _solve_system(
+    eqs: list[sympy.Expr], types: dict[str, Num], pools: dict[str, list[object]]
+) -> Iterator[Assignment]:
     if not eqs:
         return
     sym_vars = sorted({s for e in eqs for s in e.free_symbols}, key=str)
@@ -257,7 +305,13 @@ def _solved(problem: Problem, pools: dict[str, list[object]]) -> Iterator[Assign
                         yield out
         except (sympy.PolynomialError, NotImplementedError, ValueError, TypeError):
             pass
-    # one equation, one unknown, the other unknowns from the grid
+    yield from _solve_each(eqs, types, pools)
+
+
+def _solve_each(
+    eqs: list[sympy.Expr], types: dict[str, Num], pools: dict[str, list[object]]
+) -> Iterator[Assignment]:
+    """One equation, one unknown; the other unknowns come from the grid."""
     for e in eqs:
         fs = sorted(e.free_symbols, key=str)
         for v in fs:
@@ -314,7 +368,8 @@ def assignments(problem: Problem, *, seed: int, solve: bool = True) -> Iterator[
                         yield f
                     continue
                 rest = sorted(partial)
-                for vals in itertools.islice(itertools.product(*(pools[n][:5] for n in rest)), 25):
+                width = 60 if len(rest) == 1 else 5
+                for vals in itertools.islice(itertools.product(*(pools[n][:width] for n in rest)), 60):
                     f = fresh({**a, **dict(zip(rest, vals, strict=True))})
                     if f is not None:
                         yield f

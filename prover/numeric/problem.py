@@ -147,20 +147,79 @@ def build_problems(raw: RawGoal) -> list[Problem]:
     return problems
 
 
-def _is_type_tree(t: Tree) -> bool:
+# Heads of type expressions that are certainly types, never propositions.
+_TYPE_HEADS = {
+    "Type",
+    "Sort",
+    "Set",
+    "Finset",
+    "Fin",
+    "Multiset",
+    "List",
+    "Polynomial",
+    "Matrix",
+    "NNReal",
+    "ℝ≥0",
+    "ℝ≥0∞",
+    "ENNReal",
+    "EReal",
+    "ZMod",
+    "Ideal",
+    "Subgroup",
+    "Submodule",
+    "Equiv.Perm",
+    "EuclideanSpace",
+    "Module.End",
+    "MvPolynomial",
+    "PowerSeries",
+    "Quaternion",
+    "GaussianInt",
+}
+
+
+def _head_name(t: Tree | Token) -> str | None:
+    while isinstance(t, Tree) and t.data == "apply":
+        t = t.children[0]
+    if isinstance(t, Tree) and t.data == "var":
+        return str(t.children[0])
+    return None
+
+
+def _is_type_tree(t: Tree, scope: Scope) -> bool:
+    """Whether a binder's type is a type (a variable) rather than a proposition (a hypothesis).
+
+    Misclassifying a hypothesis as a type would drop it and make refutations unsound, so
+    only known type heads, bound type variables and arrows between types count.
+    """
     try:
         parse_type(t)
+        return True
     except Unsupported:
-        return t.data in ("var", "apply") and _looks_like_type(t)
-    return True
+        pass
+    if t.data == "implies":
+        return all(isinstance(c, Tree) and _is_type_tree(c, scope) for c in t.children)
+    head = _head_name(t)
+    if head is None:
+        return False
+    return head in _TYPE_HEADS or (isinstance(scope.get(head), Opaque) and scope[head].reason == "a type")
 
 
-def _looks_like_type(t: Tree) -> bool:
-    head = t
-    while isinstance(head, Tree) and head.data == "apply":
-        head = head.children[0]
-    name = str(head.children[0]) if isinstance(head, Tree) and head.data == "var" else ""
-    return bool(name) and (name[0].isupper() or name in ("ℝ≥0",))
+def _instance(t: Tree, scope: Scope, el: Elaborator) -> Node | None:
+    """``[Fact P]`` is the hypothesis ``P``; other instances must not touch number variables."""
+    inner = t.children[0]
+    if isinstance(inner, Tree) and inner.data == "apply" and _head_name(inner) == "Fact":
+        return el.prop(inner.children[1], scope)
+    if any(isinstance(scope.get(n), Num | FunTy) for n in _names_in(inner)):
+        raise Unsupported("an instance argument constrains a number variable")
+    return None
+
+
+def _names_in(t: Tree | Token) -> set[str]:
+    if isinstance(t, Token):
+        return set()
+    if t.data == "var":
+        return {str(t.children[0])}
+    return set().union(*(_names_in(c) for c in t.children)) if t.children else set()
 
 
 def _build(raw: RawGoal, el: Elaborator) -> Problem:
@@ -170,8 +229,14 @@ def _build(raw: RawGoal, el: Elaborator) -> Problem:
     functions: dict[str, PartialFunction] = {}
     for name, t in raw.binders:
         if t.data == "instance":
+            fact = _instance(t, scope, el)
+            if fact is not None:
+                hyps.append((name, fact))
             continue
-        if _is_type_tree(t):
+        if _name_is_sort(t):
+            scope[name] = Opaque("a type")
+            continue
+        if _is_type_tree(t, scope):
             try:
                 ty = parse_type(t)
             except Unsupported as err:
@@ -224,6 +289,10 @@ def _build(raw: RawGoal, el: Elaborator) -> Problem:
         concl = body
     conclusion = el.prop(concl, scope)
     return Problem(tuple(variables), tuple(hyps), conclusion, tuple(functions.items()))
+
+
+def _name_is_sort(t: Tree) -> bool:
+    return _head_name(t) in ("Type", "Sort")
 
 
 def _definition(t: Tree, scope: Scope, el: Elaborator) -> tuple[str, PartialFunction] | None:

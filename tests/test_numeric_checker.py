@@ -167,6 +167,19 @@ def test_lean_confirmation_protocol() -> None:
     assert r.counterexample is not None and r.counterexample.lean is LeanStatus.NOT_CORE
 
 
+def test_lean_instance_writes_out_sums_and_unfolds_functions() -> None:
+    fake = _FakeLean(ok=True)
+    checker = NumericChecker(lean=fake)
+    r = checker.check_statement("theorem p : (∏ k in Finset.range 3, 2 * k + 1) % 10 = 5")
+    assert r.counterexample is not None and r.counterexample.lean is LeanStatus.CONFIRMED
+    assert "((2 : Nat) * (0 : Nat)) * ((2 : Nat) * (1 : Nat)) * ((2 : Nat) * (2 : Nat))" in fake.sent[-1]
+    r = checker.check_statement("theorem f (f : ℕ → ℕ) (h : ∀ x, f x = x + 1) : f 2 = 4")
+    assert r.counterexample is not None and r.counterexample.lean_code is not None
+    assert (
+        "((2 : Nat) + (1 : Nat))" in r.counterexample.lean_code and "f" not in r.counterexample.lean_code[8:]
+    )
+
+
 def test_counterexamples_confirmed_by_real_lean(request: pytest.FixtureRequest) -> None:
     try:
         server = request.getfixturevalue("lean_server")
@@ -179,6 +192,8 @@ def test_counterexamples_confirmed_by_real_lean(request: pytest.FixtureRequest) 
         "(-7 : ℤ) / 2 = -3",
         "theorem d (n : ℕ) (h : n < 20) (h2 : 6 ∣ n) : n % 4 = 0",
         "theorem x (x y : ℤ) (h₀ : 0 < y) (h₁ : y < x) (h₂ : x + y + x * y = 80) : x = 25",
+        "theorem mathd_numbertheory_343 : (∏ k in Finset.range 6, 2 * k + 1) % 10 = 5",
+        "theorem induction_sum_odd (n : ℕ) : (∑ k in Finset.range n, 2 * k) + 1 = n ^ 2",
     ]:
         r = checker.check_statement(text)
         assert r.verdict is Verdict.REFUTED, text

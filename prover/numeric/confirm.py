@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from enum import Enum
 from typing import Protocol
 
-from prover.numeric.nodes import Arith, Call, Cmp, Coe, Lit, Logic, ModEq, Node, Pow, Ref
+from prover.numeric.errors import Undetermined, Unsupported
+from prover.numeric.evaluate import Evaluator
+from prover.numeric.nodes import Arith, BigOp, Call, Cmp, Coe, Lit, Logic, ModEq, Node, Pow, Ref, UserApp
 from prover.numeric.problem import Problem
 from prover.numeric.types import Num
 
@@ -69,8 +71,43 @@ def _lit(v: int, ty: Num) -> str:
     return f"({v} : {_LEAN_TY[ty]})"
 
 
-def render(node: Node, env: Mapping[str, object]) -> str:
-    """Core-Lean text of ``node`` with variables replaced by their values."""
+_MAX_EXPANSION = 64
+
+
+def render(node: Node, env: Mapping[str, object], ev: Evaluator | None = None) -> str:
+    """Core-Lean text of ``node`` with variables replaced by their values.
+
+    With an evaluator, a big operator over a closed finite set is written out term by term
+    and a function variable defined by a hypothesis is unfolded at its (computed) argument:
+    both are the instance itself, spelled without Mathlib.
+    """
+    if isinstance(node, BigOp) and ev is not None and node.ty in _LEAN_TY:
+        try:
+            elems = ev.collection(node.coll, env)
+        except (Undetermined, Unsupported) as err:
+            raise NotCore("collection") from err
+        if len(elems) > _MAX_EXPANSION:
+            raise NotCore("big operator too long to write out")
+        terms = [render(node.body, {**env, node.var: x}, ev) for x in elems]
+        if not terms:
+            return _lit(0 if node.kind == "sum" else 1, node.ty)
+        return "(" + (" + " if node.kind == "sum" else " * ").join(terms) + ")"
+    if isinstance(node, UserApp) and ev is not None and node.ty in _LEAN_TY:
+        f = ev.functions.get(node.name)
+        if f is None:
+            raise NotCore("undefined function")
+        try:
+            args = [ev.value(a, env) for a in node.args]
+        except (Undetermined, Unsupported) as err:
+            raise NotCore("function argument") from err
+        inner = {**env, **{p: v for (p, _), v in zip(f.lam.params, args, strict=True)}}
+        if f.guard is not None and ev.truth(f.guard, inner) is not True:
+            raise NotCore("function outside its defining guard")
+        return render(f.lam.body, inner, ev)
+    return _render(node, env, ev)
+
+
+def _render(node: Node, env: Mapping[str, object], ev: Evaluator | None) -> str:
     if isinstance(node, Lit):
         if node.ty not in _LEAN_TY or node.value.denominator != 1:
             raise NotCore("literal")
@@ -82,11 +119,11 @@ def render(node: Node, env: Mapping[str, object]) -> str:
     if isinstance(node, Coe):
         if (node.src, node.ty) != (Num.NAT, Num.INT):
             raise NotCore("coercion")
-        return f"(Int.ofNat {render(node.arg, env)})"
+        return f"(Int.ofNat {render(node.arg, env, ev)})"
     if isinstance(node, Arith):
         if node.ty not in _LEAN_TY:
             raise NotCore("arith type")
-        a = [render(x, env) for x in node.args]
+        a = [render(x, env, ev) for x in node.args]
         if node.op == "neg":
             return f"(-{a[0]})"
         sym = {"add": "+", "sub": "-", "mul": "*", "div": "/", "mod": "%"}.get(node.op)
@@ -96,11 +133,11 @@ def render(node: Node, env: Mapping[str, object]) -> str:
     if isinstance(node, Pow):
         if node.ty not in _LEAN_TY or node.exp_ty != Num.NAT:
             raise NotCore("pow")
-        return f"({render(node.base, env)} ^ {render(node.exp, env)})"
+        return f"({render(node.base, env, ev)} ^ {render(node.exp, env, ev)})"
     if isinstance(node, Cmp):
         if node.ty not in _LEAN_TY:
             raise NotCore("relation type")
-        a, b = render(node.lhs, env), render(node.rhs, env)
+        a, b = render(node.lhs, env, ev), render(node.rhs, env, ev)
         if node.op == "dvd":
             # a ∣ b ↔ b % a = 0 holds for Lean's % on ℕ and ℤ (b % 0 = b)
             return f"({b} % {a} = 0)"
@@ -108,27 +145,30 @@ def render(node: Node, env: Mapping[str, object]) -> str:
     if isinstance(node, ModEq):
         if node.ty not in _LEAN_TY:
             raise NotCore("modeq type")
-        n = render(node.modulus, env)
-        return f"({render(node.lhs, env)} % {n} = {render(node.rhs, env)} % {n})"
+        n = render(node.modulus, env, ev)
+        return f"({render(node.lhs, env, ev)} % {n} = {render(node.rhs, env, ev)} % {n})"
     if isinstance(node, Logic):
         if node.op == "true":
             return "True"
         if node.op == "false":
             return "False"
         if node.op == "not":
-            return f"(¬ {render(node.args[0], env)})"
-        return f"({render(node.args[0], env)} {_LOGIC[node.op]} {render(node.args[1], env)})"
+            return f"(¬ {render(node.args[0], env, ev)})"
+        return f"({render(node.args[0], env, ev)} {_LOGIC[node.op]} {render(node.args[1], env, ev)})"
     if isinstance(node, Call) and node.fn in _CORE_CALLS and _CORE_CALLS[node.fn] is not None:
-        args = " ".join(render(a, env) for a in node.args)
+        args = " ".join(render(a, env, ev) for a in node.args)
         return f"({_CORE_CALLS[node.fn]} {args})"
     raise NotCore(type(node).__name__)
 
 
 def instance_code(problem: Problem, env: Mapping[str, object]) -> str:
-    """``example : ¬ (H₁ → … → C) := by decide`` for the instantiated problem."""
-    if problem.functions:
-        raise NotCore("function variables")
-    parts = [render(h, env) for _, h in problem.hypotheses] + [render(problem.conclusion, env)]
+    """``example : ¬ (H₁ → … → C) := by decide`` for the instantiated problem.
+
+    Hypotheses that define function variables are not listed: the instance takes the
+    functions they define, unfolded where they are applied.
+    """
+    ev = Evaluator(functions=dict(problem.functions))
+    parts = [render(h, env, ev) for _, h in problem.hypotheses] + [render(problem.conclusion, env, ev)]
     return f"example : ¬ ({' → '.join(parts)}) := by decide"
 
 

@@ -80,6 +80,10 @@ class Evaluator:
             return self._truth(node, env)
         except Undetermined:
             return None
+        except (ArithmeticError, ValueError, TypeError, NotImplementedError, RecursionError):
+            # sympy can fail on exotic values (overflow, unevaluable forms); a failure is
+            # never evidence either way
+            return None
 
     def _truth(self, node: Node, env: Env) -> bool | None:
         if isinstance(node, Logic):

@@ -67,8 +67,6 @@ def _iv(e: sympy.Expr, iv: mpmath.ctx_iv.ivmpf) -> object:  # type: ignore[name-
         return ctx.cos(_iv(e.args[0], iv))
     if isinstance(e, sympy.tan):
         return ctx.tan(_iv(e.args[0], iv))
-    if isinstance(e, sympy.atan):
-        return ctx.atan(_iv(e.args[0], iv))
     if isinstance(e, sympy.Abs):
         a = _iv(e.args[0], iv)
         return abs(a)
@@ -83,6 +81,9 @@ def enclose(e: sympy.Expr, prec: int = 60) -> tuple[mpmath.mpf, mpmath.mpf]:
     try:
         v = _iv(sympy.sympify(e), None)
         return v.a, v.b  # type: ignore[attr-defined]
+    except (ArithmeticError, ValueError, TypeError) as err:
+        # mpmath refuses some enclosures (e.g. overflow, a pole inside the interval)
+        raise Undetermined(f"interval arithmetic failed: {err}") from err
     finally:
         ctx.prec = saved
 

@@ -186,10 +186,7 @@ class NumericChecker:
             outcomes.add(status)
         if len(outcomes) == 1:
             return outcomes.pop()
-        # readings disagree: only agreement is evidence
-        if "hyp_false" in outcomes and outcomes <= {"hyp_false", "undecided"}:
-            return "undecided"
-        return "undecided"
+        return "undecided"  # the readings disagree, and only agreement is evidence
 
     def _refuted(
         self,

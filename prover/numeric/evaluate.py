@@ -72,6 +72,8 @@ class Evaluator:
     methods: set[str] = field(default_factory=set)
     _integrals: dict = field(default_factory=dict)
     _depth: int = 0
+    # inside an integral: (integration symbol, lower end, upper end) of the interval
+    _interval: tuple[sympy.Symbol, sympy.Expr, sympy.Expr] | None = None
 
     # -------------------------------------------------------------- propositions
     def truth(self, node: Node, env: Env) -> bool | None:
@@ -453,12 +455,12 @@ class Evaluator:
         if not (lo.is_Rational and hi.is_Rational):
             raise Undetermined("integral with irrational bounds")
         t = sympy.Symbol("_t_" + node.var, real=True)
-        saved = getattr(self, "_interval", None)
-        self._interval = (t, min(lo, hi), max(lo, hi))  # type: ignore[attr-defined]
+        saved = self._interval
+        self._interval = (t, min(lo, hi), max(lo, hi))
         try:
             body = sympy.sympify(self.value(node.body, {**env, node.var: t}))
         finally:
-            self._interval = saved  # type: ignore[attr-defined]
+            self._interval = saved
         key = (body, lo, hi)
         if key not in self._integrals:
             if body.has(sympy.Abs, sympy.sign, sympy.floor, sympy.ceiling, sympy.Piecewise):
@@ -472,7 +474,7 @@ class Evaluator:
 
     def _require_nonzero_on_interval(self, e: sympy.Expr) -> None:
         """Inside an integral: the integrand is continuous only if this never vanishes."""
-        iv = getattr(self, "_interval", None)
+        iv = self._interval
         if iv is None:
             raise Undetermined("symbolic value outside an integral")
         t, lo, hi = iv
@@ -483,7 +485,9 @@ class Evaluator:
 
     def _require_positive_on_interval(self, e: sympy.Expr) -> None:
         self._require_nonzero_on_interval(e)
-        t, lo, _ = self._interval  # type: ignore[attr-defined]
+        if self._interval is None:
+            raise Undetermined("symbolic value outside an integral")
+        t, lo, _ = self._interval
         if exact.sign(e.subs(t, lo)) <= 0:
             raise Undetermined("argument is not positive on the interval")
 

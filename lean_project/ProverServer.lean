@@ -233,6 +233,10 @@ because `MVarId.withContext` reaches a private helper on the embedded build. -/
 meta def ppIn (ctx : MessageDataContext) (e : Expr) : IO String :=
   (MessageData.withContext ctx (MessageData.ofExpr e)).toString
 
+/-- A user-facing name: hygienic (inaccessible) names print as `n✝`, as Lean shows them. -/
+meta def userNameStr (n : Name) : String :=
+  if n.hasMacroScopes then n.eraseMacroScopes.toString ++ "✝" else n.toString
+
 meta partial def hypsJson (ctx : MessageDataContext) (ds : List (Option LocalDecl)) (acc : Array Json) :
     IO (Array Json) := do
   match ds with
@@ -244,7 +248,7 @@ meta partial def hypsJson (ctx : MessageDataContext) (ds : List (Option LocalDec
     let val ← match d.value? with
       | some v => pure (Json.str (← ppIn ctx v))
       | none => pure Json.null
-    hypsJson ctx rest (acc.push (Json.mkObj [("name", Json.str d.userName.toString),
+    hypsJson ctx rest (acc.push (Json.mkObj [("name", Json.str (userNameStr d.userName)),
       ("type", Json.str ty), ("value", val)]))
 
 /-- The local declarations in order (`PersistentArray.get!`, `toArray` and `foldl` reach private
@@ -261,7 +265,7 @@ meta def goalJson (env : Environment) (mctx : MetavarContext) (opts : Options) (
     let hyps ← hypsJson ctx (declList decl.lctx decl.lctx.decls.size []) #[]
     let target ← ppIn ctx (instantiateMVarsCore mctx decl.type).1
     let pp ← (MessageData.withContext ctx (MessageData.ofGoal g)).toString
-    return Json.mkObj [("tag", Json.str decl.userName.toString), ("hyps", Json.arr hyps),
+    return Json.mkObj [("tag", Json.str (userNameStr decl.userName)), ("hyps", Json.arr hyps),
       ("target", Json.str target), ("pp", Json.str pp)]
 
 meta partial def goalsJson (env : Environment) (mctx : MetavarContext) (opts : Options) (gs : List MVarId)

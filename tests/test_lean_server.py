@@ -1,0 +1,199 @@
+"""The Lean interaction server against the real Lean (embedded WebAssembly build here)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from prover.lean import (
+    ErrorKind,
+    InvalidRequest,
+    LeanCrashed,
+    LeanError,
+    LeanServer,
+    LeanTimeout,
+    ProofFinished,
+    ProofState,
+    Severity,
+)
+
+pytestmark = pytest.mark.lean
+
+COMM = "theorem t (a b : Nat) : a + b = b + a"
+
+
+def test_open_wrong_tactic_then_omega(lean_server: LeanServer) -> None:
+    st = lean_server.open_proof(COMM)
+    assert isinstance(st, ProofState)
+    (goal,) = st.goals
+    assert goal.target == "a + b = b + a"
+    assert [(h.name, h.type) for h in goal.hypotheses] == [("a", "Nat"), ("b", "Nat")]
+    assert goal.pretty == "a b : Nat\n⊢ a + b = b + a"
+
+    wrong = lean_server.run_tactic(st, "rfl")
+    assert isinstance(wrong, LeanError) and wrong.kind is ErrorKind.ELABORATION
+    assert "rfl" in wrong.text
+    # The state is unchanged: the same state still accepts the right tactic.
+    done = lean_server.run_tactic(st, "omega")
+    assert isinstance(done, ProofFinished)
+    assert done.tactics == ("omega",)
+
+
+def test_multi_goal_constructor(lean_server: LeanServer) -> None:
+    st = lean_server.open_proof("theorem c (p q : Prop) (hp : p) (hq : q) : p ∧ q := by")
+    assert isinstance(st, ProofState)
+    two = lean_server.run_tactic(st, "constructor")
+    assert isinstance(two, ProofState)
+    assert [g.target for g in two.goals] == ["p", "q"]
+    assert [g.tag for g in two.goals] == ["left", "right"]
+    one = lean_server.run_tactic(two, "exact hp")
+    assert isinstance(one, ProofState) and [g.target for g in one.goals] == ["q"]
+    bad = lean_server.run_tactic(one, "exact hp")
+    assert isinstance(bad, LeanError)
+    done = lean_server.run_tactic(one, "exact hq")
+    assert isinstance(done, ProofFinished)
+    assert done.tactics == ("constructor", "exact hp", "exact hq")
+
+
+def test_intro_and_induction(lean_server: LeanServer) -> None:
+    st = lean_server.open_proof("theorem z : ∀ n : Nat, 0 + n = n := by")
+    assert isinstance(st, ProofState)
+    intro = lean_server.run_tactic(st, "intro n")
+    assert isinstance(intro, ProofState)
+    assert [h.name for h in intro.goals[0].hypotheses] == ["n"]
+    ind = lean_server.run_tactic(intro, "induction n with\n| zero => rfl\n| succ k ih => omega")
+    assert isinstance(ind, ProofFinished)
+    # Plain `induction` leaves two goals with the induction hypothesis in the second.
+    split = lean_server.run_tactic(intro, "induction n")
+    assert isinstance(split, ProofState) and len(split.goals) == 2
+    # Its hypotheses are inaccessible, and named as Lean prints them.
+    assert [(h.name, h.type) for h in split.goals[1].hypotheses] == [("n✝", "Nat"), ("a✝", "0 + n✝ = n✝")]
+
+
+def test_snippet_with_def_before_theorem(lean_server: LeanServer) -> None:
+    snippet = ("def double (n : Nat) : Nat := 2 * n\n\n"
+               "/-- doc -/\ntheorem d (n : Nat) : double n = n + n := by")
+    st = lean_server.open_proof(snippet)
+    assert isinstance(st, ProofState)
+    assert st.goals[0].target == "double n = n + n"
+    unfolded = lean_server.run_tactic(st, "unfold double")
+    assert isinstance(unfolded, ProofState)
+    assert isinstance(lean_server.run_tactic(unfolded, "omega"), ProofFinished)
+
+
+def test_header_error_and_non_proposition(lean_server: LeanServer) -> None:
+    bad_header = lean_server.open_proof("def f : Nat := true\ntheorem x : f = f := by")
+    assert isinstance(bad_header, LeanError) and "before the theorem" in bad_header.reason
+    not_prop = lean_server.open_proof("theorem n : Nat := by")
+    assert isinstance(not_prop, LeanError)
+    malformed = lean_server.open_proof("theorem m (a : Nat) : a + = 1 := by")
+    assert isinstance(malformed, LeanError) and malformed.messages
+
+
+def test_check_commands_and_messages(lean_server: LeanServer) -> None:
+    res = lean_server.check("#eval (-7 : Int) / 2\n#eval (2 : Nat) - 5")
+    assert res.ok
+    assert [m.text for m in res.infos] == ["-4", "0"]
+    assert [m.line for m in res.infos] == [1, 2]
+    err = lean_server.check("theorem bad : 1 = 2 := rfl")
+    assert not err.ok and err.errors[0].severity is Severity.ERROR
+    kept = lean_server.check("def sq (n : Nat) := n * n", keep=True)
+    assert kept.ok and kept.env_id is not None
+    on_top = lean_server.check("#eval sq 12", env=kept.env_id)
+    assert [m.text for m in on_top.infos] == ["144"]
+    lean_server.forget_env(kept.env_id)
+    with pytest.raises(InvalidRequest):
+        lean_server.check("#eval 1", env=kept.env_id)
+
+
+def test_garbage_tactics_are_lean_errors(lean_server: LeanServer) -> None:
+    st = lean_server.open_proof(COMM)
+    assert isinstance(st, ProofState)
+    for garbage in ["", "   ", "omega)", "simp [((", "foo bar baz", "omega\n#eval IO.println 1",
+                    "2 + 2 = 4 is not a valid mathematical statement"]:
+        res = lean_server.run_tactic(st, garbage)
+        assert isinstance(res, LeanError), garbage
+        assert res.kind in (ErrorKind.PARSE, ErrorKind.REJECTED, ErrorKind.ELABORATION)
+    assert isinstance(lean_server.run_tactic(st, "omega"), ProofFinished)
+
+
+def test_bad_input_gets_clear_errors(lean_server: LeanServer) -> None:
+    st = lean_server.open_proof(COMM)
+    assert isinstance(st, ProofState)
+    bad_utf8 = lean_server.run_tactic(st, b"simp \xff\xfe")
+    assert isinstance(bad_utf8, LeanError) and "UTF-8" in bad_utf8.reason
+    huge = lean_server.run_tactic(st, "simp " * 100_000)
+    assert isinstance(huge, LeanError) and huge.kind is ErrorKind.REJECTED
+    with pytest.raises(InvalidRequest, match="UTF-8"):
+        lean_server.check(b"#eval \xc3\x28")
+    with pytest.raises(InvalidRequest, match="limit"):
+        lean_server.check("-- " + "x" * 2_000_000)
+    with pytest.raises(InvalidRequest):
+        lean_server.open_proof("def x := 1")  # no theorem at the end
+    with pytest.raises(InvalidRequest):
+        lean_server.run_tactic(987_654, "omega")  # unknown state
+    # A raw malformed request reaches the Lean side and comes back as a clear error.
+    with pytest.raises(InvalidRequest, match="cmd"):
+        lean_server._send({"no_cmd": 1}, timeout=30)
+    assert lean_server.ping()
+
+
+def test_heartbeat_limit_stops_a_runaway_tactic(lean_server: LeanServer) -> None:
+    st = lean_server.open_proof("theorem h (a b : Nat) (h : a * b = 91) (h2 : a > 1) : a = 7 ∨ a = 13 := by")
+    assert isinstance(st, ProofState)
+    res = lean_server.run_tactic(st, "exact?", heartbeats=500)
+    assert isinstance(res, LeanError) and res.kind is ErrorKind.HEARTBEATS
+    assert lean_server.ping()
+    assert isinstance(lean_server.run_tactic(lean_server.open_proof(COMM), "omega"), ProofFinished)
+
+
+def test_wall_clock_timeout_kills_and_restarts(lean_server: LeanServer) -> None:
+    st = lean_server.open_proof("theorem w (a b : Nat) (h : a * b = 77) (h2 : a > 1) : a = 7 ∨ a = 11 := by")
+    assert isinstance(st, ProofState)
+    pid = lean_server.pid
+    with pytest.raises(LeanTimeout):
+        lean_server.run_tactic(st, "exact?", timeout=0.05, heartbeats=10_000_000)
+    assert not lean_server.alive
+    # The next request restarts Lean; the old state handle still works there.
+    done = lean_server.run_tactic(st, "omega")
+    assert isinstance(done, (ProofFinished, LeanError))
+    assert lean_server.alive and lean_server.pid != pid
+
+
+def test_crash_mid_request_then_restart(lean_server: LeanServer) -> None:
+    st = lean_server.open_proof(COMM)
+    assert isinstance(st, ProofState)
+    pid = lean_server.pid
+    assert pid is not None
+    restarts = lean_server.stats.restarts
+
+    def kill_soon() -> None:
+        time.sleep(0.3)
+        os.killpg(pid, signal.SIGKILL)
+
+    import threading
+
+    threading.Thread(target=kill_soon, daemon=True).start()
+    with pytest.raises(LeanCrashed):
+        # A slow request, so the kill lands while it is in flight.
+        lean_server.run_tactic(st, "exact?", heartbeats=10_000_000, timeout=120)
+    done = lean_server.run_tactic(st, "omega")
+    assert isinstance(done, ProofFinished)
+    assert lean_server.stats.restarts == restarts + 1
+    assert lean_server.pid != pid
+
+
+def test_no_zombie_after_close(lean_config) -> None:
+    """A second, short-lived server: close() reaps the process and removes the channel."""
+    server = LeanServer(lean_config)
+    server.start()
+    pid = server.pid
+    chan = server._chan
+    assert pid is not None and chan is not None and chan.exists()
+    server.close()
+    assert not chan.exists()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)

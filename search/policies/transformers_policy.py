@@ -1,0 +1,341 @@
+"""A tactic policy backed by a local `transformers` model: seq2seq (ByT5/T5, as ReProver) or causal.
+
+The model samples (or beam-searches) completions for a prompt built from the state; each
+completion is cleaned into at most one tactic (`prompts.extract_tactic`); the distinct survivors
+are then re-scored by one teacher-forced forward pass, so a candidate's `logprob` is exactly the
+sum of the model's token log-probabilities (temperature 1, no top-p) of that tactic's tokens
+after the prompt, plus end-of-sequence. Scores are thus comparable across decoding settings and
+independent of what the cleaner cut away.
+
+torch and transformers are imported when a policy is built, never when this module is imported.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from prover.lean import ProofState
+from search.interfaces import TacticCandidate
+from search.policies.prompts import (
+    DEFAULT_MAX_TACTIC_CHARS,
+    PolicyError,
+    PromptFormat,
+    Scored,
+    extract_tactic,
+    prompt_format,
+    rank_candidates,
+)
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["PolicyError", "TransformersPolicy", "TransformersPolicyConfig"]
+
+log = logging.getLogger(__name__)
+
+ModelKind = Literal["auto", "causal", "seq2seq"]
+
+
+@dataclass(frozen=True)
+class TransformersPolicyConfig:
+    """Everything needed to build a `TransformersPolicy`.
+
+    `model` is a local directory, a hub id, or a `.gguf` file (then `gguf_file` is implied).
+    """
+
+    model: str
+    gguf_file: str | None = None
+    kind: ModelKind = "auto"
+    # A built-in name ("reprover", "bfs_prover", "instruct") or a template containing {state}.
+    prompt_format: str = "reprover"
+    # Wrap the rendered prompt in the tokenizer's chat template (instruction-tuned causal models).
+    chat_template: bool = False
+    # Completions generated per call; None: 2k when sampling (duplicates are common), k for beams.
+    num_samples: int | None = None
+    # Beam search (deterministic, num_samples beams all returned) instead of sampling.
+    beam: bool = False
+    max_new_tokens: int = 64
+    temperature: float = 1.0
+    top_p: float = 1.0
+    device: str = "cpu"
+    # torch dtype name ("float32", "bfloat16", ...); None: float32 on CPU, the checkpoint's elsewhere.
+    dtype: str | None = None
+    # Longer prompts lose their beginning: the goal (after ⊢) is at the end and matters most.
+    max_input_tokens: int = 2048
+    max_tactic_chars: int = DEFAULT_MAX_TACTIC_CHARS
+    # Count the end-of-sequence token in a tactic's score (the model saying "the tactic ends here").
+    score_eos: bool = True
+    trust_remote_code: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("auto", "causal", "seq2seq"):
+            raise PolicyError(f"kind must be auto, causal or seq2seq, not {self.kind!r}")
+        if self.num_samples is not None and self.num_samples < 1:
+            raise PolicyError(f"num_samples must be positive, not {self.num_samples}")
+        if self.max_new_tokens < 1 or self.max_input_tokens < 1:
+            raise PolicyError("max_new_tokens and max_input_tokens must be positive")
+        if not self.beam and self.temperature <= 0:
+            raise PolicyError("sampling needs temperature > 0 (use beam=True for deterministic output)")
+        if not 0 < self.top_p <= 1:
+            raise PolicyError(f"top_p must be in (0, 1], not {self.top_p}")
+        prompt_format(self.prompt_format)
+
+
+def _split_gguf(model: str, gguf_file: str | None) -> tuple[str, str | None]:
+    """A path to a .gguf file becomes (its directory, its name), as transformers wants."""
+    if gguf_file is None and model.endswith(".gguf") and Path(model).is_file():
+        path = Path(model)
+        return str(path.parent), path.name
+    return model, gguf_file
+
+
+class TransformersPolicy:
+    """`Policy` over a local transformers model. Build once (loading is slow), call `propose` often.
+
+    Raises (at construction):
+        PolicyError: the model or tokenizer cannot be loaded, or the configuration is invalid.
+    """
+
+    def __init__(
+        self,
+        model: str | Path,
+        *,
+        gguf_file: str | None = None,
+        kind: ModelKind = "auto",
+        prompt_format: str = "reprover",
+        chat_template: bool = False,
+        num_samples: int | None = None,
+        beam: bool = False,
+        max_new_tokens: int = 64,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        device: str = "cpu",
+        dtype: str | None = None,
+        max_input_tokens: int = 2048,
+        max_tactic_chars: int = DEFAULT_MAX_TACTIC_CHARS,
+        score_eos: bool = True,
+        trust_remote_code: bool = False,
+    ) -> None:
+        config = TransformersPolicyConfig(
+            model=str(model), gguf_file=gguf_file, kind=kind, prompt_format=prompt_format,
+            chat_template=chat_template, num_samples=num_samples, beam=beam,
+            max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, device=device,
+            dtype=dtype, max_input_tokens=max_input_tokens, max_tactic_chars=max_tactic_chars,
+            score_eos=score_eos, trust_remote_code=trust_remote_code,
+        )
+        model_obj, tokenizer, is_seq2seq = _load(config)
+        self._setup(config, model_obj, tokenizer, is_seq2seq)
+
+    @classmethod
+    def from_config(cls, config: TransformersPolicyConfig) -> TransformersPolicy:
+        self = cls.__new__(cls)
+        model_obj, tokenizer, is_seq2seq = _load(config)
+        self._setup(config, model_obj, tokenizer, is_seq2seq)
+        return self
+
+    @classmethod
+    def from_objects(
+        cls, model: Any, tokenizer: Any, config: TransformersPolicyConfig | None = None
+    ) -> TransformersPolicy:
+        """Wrap an already loaded model and tokenizer (e.g. one being fine-tuned)."""
+        config = config or TransformersPolicyConfig(model=type(model).__name__)
+        is_seq2seq = bool(getattr(model.config, "is_encoder_decoder", False))
+        if config.kind != "auto" and (config.kind == "seq2seq") != is_seq2seq:
+            actual = "seq2seq" if is_seq2seq else "causal"
+            raise PolicyError(f"kind={config.kind!r} but the model is {actual}")
+        self = cls.__new__(cls)
+        self._setup(config, model, tokenizer, is_seq2seq)
+        return self
+
+    def _setup(self, config: TransformersPolicyConfig, model: Any, tokenizer: Any, is_seq2seq: bool) -> None:
+        self.config = config
+        self.model = model
+        self.tokenizer = tokenizer
+        self.is_seq2seq = is_seq2seq
+        self.format: PromptFormat = prompt_format(config.prompt_format)
+        # Causal models continue the prompt, so batches pad on the left; the prompt's start is
+        # the part to lose when it is too long.
+        tokenizer.truncation_side = "left"
+        if not is_seq2seq:
+            tokenizer.padding_side = "left"
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        model.eval()
+
+    @property
+    def kind(self) -> str:
+        return "seq2seq" if self.is_seq2seq else "causal"
+
+    def prompt(self, state: ProofState | str) -> str:
+        """The exact text the model reads for `state`."""
+        text = self.format.render(state)
+        if self.config.chat_template and not self.is_seq2seq:
+            text = self.tokenizer.apply_chat_template(
+                [{"role": "user", "content": text}], tokenize=False, add_generation_prompt=True
+            )
+        return text
+
+    def propose(self, state: ProofState | str, k: int) -> list[TacticCandidate]:
+        """Up to `k` distinct cleaned tactics, best first; fewer (or none) if the model rambles."""
+        if k <= 0:
+            return []
+        import torch
+
+        prompt = self.prompt(state)
+        state_text = state if isinstance(state, str) else state.pretty
+        n = self.config.num_samples or (k if self.config.beam else 2 * k)
+        enc = self._encode([prompt])
+        if enc["input_ids"].shape[1] == 0:
+            # A causal model without a BOS token has nothing to continue from.
+            return []
+        with torch.inference_mode():
+            texts = self._generate(enc, n)
+        samples: list[str] = []
+        for text in texts:
+            got = extract_tactic(text, echoes=(prompt, state_text), max_chars=self.config.max_tactic_chars)
+            if got is not None:
+                samples.append(got.tactic)
+        if not samples:
+            return []
+        # Rank the distinct survivors by their true sequence log-probability.
+        distinct = [t for t, _ in rank_candidates([Scored(t, 0.0) for t in samples], len(samples))]
+        with torch.inference_mode():
+            scores = self.score_tactics(prompt, distinct)
+        ranked = rank_candidates([Scored(t, s) for t, s in zip(distinct, scores, strict=True)], k)
+        return [TacticCandidate(t, lp) for t, lp in ranked]
+
+    def _encode(self, prompts: list[str]) -> Any:
+        # A chat template already carries the special tokens it needs.
+        special = not (self.config.chat_template and not self.is_seq2seq)
+        enc = self.tokenizer(
+            prompts, return_tensors="pt", padding=True, truncation=True,
+            max_length=self.config.max_input_tokens, add_special_tokens=special,
+        )
+        return enc.to(self.model.device)
+
+    def _generate(self, enc: Any, n: int) -> list[str]:
+        cfg = self.config
+        kwargs: dict[str, Any] = {
+            "max_new_tokens": cfg.max_new_tokens,
+            "num_return_sequences": n,
+            "pad_token_id": self.tokenizer.pad_token_id,
+        }
+        if cfg.beam:
+            kwargs.update(do_sample=False, num_beams=n, early_stopping=True)
+        else:
+            kwargs.update(do_sample=True, num_beams=1, temperature=cfg.temperature, top_p=cfg.top_p, top_k=0)
+        out = self.model.generate(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"], **kwargs)
+        if not self.is_seq2seq:
+            out = out[:, enc["input_ids"].shape[1]:]
+        return list(self.tokenizer.batch_decode(out, skip_special_tokens=True))
+
+    def score_tactics(self, prompt: str, tactics: list[str]) -> list[float]:
+        """Sum of the model's token log-probabilities of each tactic given the prompt.
+
+        Call under `torch.inference_mode()` (or `no_grad`) unless gradients are wanted.
+        """
+        if not tactics:
+            return []
+        if self.is_seq2seq:
+            return self._score_seq2seq(prompt, tactics)
+        return self._score_causal(prompt, tactics)
+
+    def _target_ids(self, tactic: str) -> list[int]:
+        ids = list(self.tokenizer(tactic, add_special_tokens=False)["input_ids"])
+        eos = self.tokenizer.eos_token_id
+        if self.config.score_eos and eos is not None:
+            ids.append(eos)
+        return ids
+
+    def _score_causal(self, prompt: str, tactics: list[str]) -> list[float]:
+        import torch
+
+        prompt_ids = self._encode([prompt])["input_ids"][0].tolist()
+        targets = [self._target_ids(t) for t in tactics]
+        width = len(prompt_ids) + max(len(t) for t in targets)
+        pad = self.tokenizer.pad_token_id
+        # Right padding here: positions then match between rows and the mask hides the tail.
+        ids = torch.full((len(tactics), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(tactics), width), dtype=torch.long)
+        for row, target in enumerate(targets):
+            seq = prompt_ids + target
+            ids[row, : len(seq)] = torch.tensor(seq)
+            mask[row, : len(seq)] = 1
+        device = self.model.device
+        logits = self.model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits.float()
+        logp = torch.log_softmax(logits[:, :-1], dim=-1)
+        token_logp = logp.gather(-1, ids[:, 1:].to(device).unsqueeze(-1)).squeeze(-1)
+        scores = []
+        for row, target in enumerate(targets):
+            start = len(prompt_ids) - 1  # logits at position i predict token i + 1
+            scores.append(float(token_logp[row, start : start + len(target)].sum()))
+        return scores
+
+    def _score_seq2seq(self, prompt: str, tactics: list[str]) -> list[float]:
+        import torch
+
+        enc = self._encode([prompt] * len(tactics))
+        targets = [self._target_ids(t) for t in tactics]
+        width = max(len(t) for t in targets)
+        labels = torch.full((len(tactics), width), -100, dtype=torch.long)
+        for row, target in enumerate(targets):
+            labels[row, : len(target)] = torch.tensor(target)
+        labels = labels.to(self.model.device)
+        out = self.model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"], labels=labels)
+        logp = torch.log_softmax(out.logits.float(), dim=-1)
+        keep = labels != -100
+        token_logp = logp.gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1) * keep
+        return [float(s) for s in token_logp.sum(dim=-1)]
+
+    def with_options(self, **changes: Any) -> TransformersPolicy:
+        """The same loaded model under other decoding options (num_samples, beam, temperature...)."""
+        config = replace(self.config, **changes)
+        other = type(self).__new__(type(self))
+        other._setup(config, self.model, self.tokenizer, self.is_seq2seq)
+        return other
+
+
+def _torch_dtype(name: str | None, device: str) -> torch.dtype | str:
+    import torch
+
+    if name is None:
+        # Half precision on CPU is slow and imprecise; elsewhere trust the checkpoint.
+        return torch.float32 if device == "cpu" else "auto"
+    if name == "auto":
+        return "auto"
+    dtype = getattr(torch, name, None)
+    if not isinstance(dtype, torch.dtype):
+        raise PolicyError(f"unknown torch dtype {name!r}")
+    return dtype
+
+
+def _load(config: TransformersPolicyConfig) -> tuple[Any, Any, bool]:
+    """(model, tokenizer, is_seq2seq) for a config; every loading failure becomes PolicyError."""
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
+
+    source, gguf = _split_gguf(config.model, config.gguf_file)
+    common: dict[str, Any] = {"trust_remote_code": config.trust_remote_code}
+    if gguf is not None:
+        common["gguf_file"] = gguf
+    try:
+        model_config = AutoConfig.from_pretrained(source, **common)
+        is_seq2seq = (
+            bool(getattr(model_config, "is_encoder_decoder", False))
+            if config.kind == "auto"
+            else config.kind == "seq2seq"
+        )
+        tokenizer = AutoTokenizer.from_pretrained(source, **common)
+        auto = AutoModelForSeq2SeqLM if is_seq2seq else AutoModelForCausalLM
+        # Passing the parsed config spares a second read of the checkpoint's metadata
+        # (slow for GGUF files, which are parsed in full).
+        model = auto.from_pretrained(
+            source, config=model_config, dtype=_torch_dtype(config.dtype, config.device), **common
+        )
+    except (OSError, ValueError, KeyError, RuntimeError) as e:
+        raise PolicyError(f"cannot load tactic model {config.model!r}: {e}") from e
+    model.to(config.device)
+    log.info("loaded %s tactic model %s", "seq2seq" if is_seq2seq else "causal", config.model)
+    return model, tokenizer, is_seq2seq

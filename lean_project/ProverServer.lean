@@ -125,11 +125,15 @@ meta def handleParse (s : Server) (id : Json) (envId : Nat) (category : String) 
   match ← getEnvState s envId with
   | none => return errorReply id "unknown_env" s!"no stored environment {envId}"
   | some st =>
-    match Parser.runParserCategory st.env category.toName text "<tactic>" with
-    | .error e => return Json.mkObj [("id", id), ("ok", true), ("parsed", false), ("parse_error", e)]
+    let t0 ← IO.monoNanosNow
+    let parsed := Parser.runParserCategory st.env category.toName text "<tactic>"
+    let t1 ← IO.monoNanosNow
+    match parsed with
+    | .error e => return Json.mkObj [("id", id), ("ok", true), ("parsed", false), ("parse_error", e),
+        ("lean_ns", toJson (t1 - t0))]
     | .ok stx =>
       let sm := syntaxSummary stx {}
-      return Json.mkObj [("id", id), ("ok", true), ("parsed", true),
+      return Json.mkObj [("id", id), ("ok", true), ("parsed", true), ("lean_ns", toJson (t1 - t0)),
         ("kinds", Json.arr (strsJson sm.kinds #[])),
         ("atoms", Json.arr (strsJson sm.atoms #[])),
         ("idents", Json.arr (strsJson sm.idents #[]))]

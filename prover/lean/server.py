@@ -87,6 +87,7 @@ class ParseResult:
     kinds: tuple[str, ...] = ()
     atoms: tuple[str, ...] = ()
     idents: tuple[str, ...] = ()
+    lean_seconds: float = 0.0
 
 
 class TacticGuard(Protocol):
@@ -408,10 +409,11 @@ class LeanServer:
         with self._lock:
             reply = self._send({"cmd": "parse", "env": self._lean_env(env), "category": category,
                                 "text": text}, self.config.request_timeout)
+        lean_s = reply.get("lean_ns", 0) / 1e9
         if not reply["parsed"]:
-            return ParseResult(False, error=reply.get("parse_error", ""))
+            return ParseResult(False, error=reply.get("parse_error", ""), lean_seconds=lean_s)
         return ParseResult(True, kinds=tuple(reply["kinds"]), atoms=tuple(reply["atoms"]),
-                           idents=tuple(reply["idents"]))
+                           idents=tuple(reply["idents"]), lean_seconds=lean_s)
 
     def decl_info(self, env: int, name: str, *, compare_env: int | None = None,
                   compare_name: str = "") -> DeclInfo:
@@ -502,11 +504,14 @@ class LeanServer:
         tactic = tactic.strip("\n").rstrip()
         parsed = self.parse(tactic, "tactic", env=rec.env)
         if not parsed.ok:
-            return LeanError(ErrorKind.PARSE, reason=f"not a tactic: {parsed.error}")
+            return LeanError(ErrorKind.PARSE, reason=f"not a tactic: {parsed.error}",
+                             lean_seconds=parsed.lean_seconds)
         if self.guard is not None and (why := self.guard.check_tactic(tactic, parsed)):
-            return LeanError(ErrorKind.REJECTED, reason=why)
-        return self._run_step(replace(rec, tactics=(*rec.tactics, tactic)),
-                              heartbeats or self.config.heartbeats, timeout or self.config.tactic_timeout)
+            return LeanError(ErrorKind.REJECTED, reason=why, lean_seconds=parsed.lean_seconds)
+        result = self._run_step(replace(rec, tactics=(*rec.tactics, tactic)),
+                                heartbeats or self.config.heartbeats, timeout or self.config.tactic_timeout)
+        # The step's Lean time includes the parse that preceded it.
+        return replace(result, lean_seconds=result.lean_seconds + parsed.lean_seconds)
 
     def forget(self, states: Iterable[ProofState | int]) -> None:
         """Release proof states (and their header environments once no state uses them)."""

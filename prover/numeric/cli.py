@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
-from prover.numeric.checker import CheckConfig, NumericChecker, Verdict
+# The checker (sympy) is imported in `run`, so that building the `prover` parser stays fast.
+DEFAULT_MAX_ASSIGNMENTS = 250
+DEFAULT_TIME_BUDGET_S = 1.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -15,15 +18,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--seed", type=int, default=0)
-    defaults = CheckConfig()
-    parser.add_argument("--max-assignments", type=int, default=defaults.max_assignments)
-    parser.add_argument("--time-budget", type=float, default=defaults.time_budget_s, help="seconds")
+    parser.add_argument("--max-assignments", type=int, default=DEFAULT_MAX_ASSIGNMENTS)
+    parser.add_argument("--time-budget", type=float, default=DEFAULT_TIME_BUDGET_S, help="seconds")
+    parser.add_argument("--lean", action="store_true",
+                        help="confirm a counterexample with the real Lean (`decide`), via the warm server")
 
 
-def run(args: argparse.Namespace) -> int:
-    """Print the verdict; exit status 1 when the statement is refuted, 0 otherwise."""
+def run(args: argparse.Namespace, *, lean: Any = None) -> int:
+    """Print the verdict; exit status 1 when the statement is refuted, 0 otherwise.
+
+    `lean`: an object with `check(code) -> CommandResult` (a Lean server) to confirm counterexamples.
+    """
+    from prover.numeric.checker import CheckConfig, NumericChecker, Verdict
+
     config = CheckConfig(max_assignments=args.max_assignments, time_budget_s=args.time_budget, seed=args.seed)
-    checker = NumericChecker(config)
+    checker = NumericChecker(config, lean=lean)
     result = checker.check_goal_text(args.statement) if args.goal else checker.check_statement(args.statement)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))

@@ -69,16 +69,19 @@ def _print(res: Verification, as_json: bool) -> None:
             print(f"  {m}")
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run `prover verify`; returns the exit status."""
+def run(args: argparse.Namespace, *, server: LeanServer | None = None) -> int:
+    """Run `prover verify`; returns the exit status. `server`: a running Lean to use (the warm
+    CLI server, tests); default: start one and stop it after."""
     try:
         snippet, proof = _inputs(args)
     except (InvalidRequest, OSError) as e:
         print(f"prover verify: {e}", file=sys.stderr)
         return 2
-    with LeanServer(LeanConfig(runtime=args.runtime)) as server:
-        verifier = Verifier(server, heartbeats=args.heartbeats, timeout=args.timeout)
-        res = verifier.verify(snippet, proof)
+    if server is not None:
+        res = Verifier(server, heartbeats=args.heartbeats, timeout=args.timeout).verify(snippet, proof)
+    else:
+        with LeanServer(LeanConfig(runtime=args.runtime)) as own:
+            res = Verifier(own, heartbeats=args.heartbeats, timeout=args.timeout).verify(snippet, proof)
     _print(res, args.json)
     return 0 if res.ok else 1
 

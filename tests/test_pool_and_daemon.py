@@ -1,0 +1,66 @@
+"""The pool of servers and the warm background server behind the CLI, on the real Lean."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from prover.lean import LeanConfig, ProofFinished, ProofState
+from prover.lean.daemon import DaemonPaths, connect, start_daemon, stop_daemon
+from prover.lean.pool import LeanServerPool
+
+pytestmark = pytest.mark.lean
+
+
+def _prove_with_omega(server, stmt: str) -> bool:
+    st = server.open_proof(stmt)
+    return isinstance(st, ProofState) and isinstance(server.run_tactic(st, "omega"), ProofFinished)
+
+
+def test_pool_spreads_work_over_servers(lean_config: LeanConfig) -> None:
+    stmts = [f"theorem p{i} (n : Nat) : n + {i} = {i} + n" for i in range(6)]
+    with LeanServerPool(2, lean_config) as pool:
+        pool.start()
+        pids = {s.pid for s in pool.servers}
+        assert len(pids) == 2 and None not in pids
+        assert pool.map(_prove_with_omega, stmts) == [True] * 6
+        assert all(s.stats.requests > 0 for s in pool.servers)
+    assert all(not s.alive for s in pool.servers)
+
+
+def test_warm_server_serves_cli_commands(tmp_path: Path) -> None:
+    paths = DaemonPaths.under(tmp_path)
+    assert connect(paths) is None
+    t0 = time.monotonic()
+    remote = start_daemon(paths, idle_timeout=600)
+    cold = time.monotonic() - t0
+    try:
+        assert remote.ping()
+        st = remote.open_proof("theorem w (a b : Nat) : a + b = b + a")
+        assert isinstance(st, ProofState)
+        assert isinstance(remote.run_tactic(st, "omega"), ProofFinished)
+        assert remote.check("#eval 6 * 7").infos[0].text == "42"
+        remote.close()
+        # A second client (what the next CLI command is) is served without a new import.
+        t1 = time.monotonic()
+        again = start_daemon(paths)
+        warm = time.monotonic() - t1
+        assert again.status()["pid"] == remote_pid(paths)
+        again.close()
+        assert warm < cold / 5, (warm, cold)
+        # And the real CLI, as a user runs it, against the same warm server.
+        out = subprocess.run(
+            [sys.executable, "-m", "prover.cli", "server", "status", "--cache-dir", str(tmp_path)],
+            capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0 and '"requests"' in out.stdout
+    finally:
+        assert stop_daemon(paths)
+    assert connect(paths) is None and not paths.socket.exists()
+
+
+def remote_pid(paths: DaemonPaths) -> int:
+    return int(paths.pidfile.read_text())

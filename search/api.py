@@ -1,0 +1,185 @@
+"""The Python API of `prover prove` (usable from a notebook): turn a statement or a theorem in a
+`.lean` file into a snippet, choose a policy and a value model by name, and run the search.
+
+    >>> from search.api import prove
+    >>> result = prove("theorem t (n : Nat) : 0 + n = n")
+    >>> result.status, result.proof
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from prover.lean import InvalidRequest, LeanConfig, LeanServer
+from prover.lean.snippet import mask_comments_and_strings, split_snippet
+from search.best_first import BestFirstSearch, ProgressCallback, ProofVerifier, PruneHook, SearchConfig
+from search.interfaces import Policy, ValueModel
+from search.result import SearchResult
+
+POLICIES = ("builtin", "transformers", "http")
+VALUES = ("goal-size", "none", "transformers")
+_IMPORT = re.compile(r"(?m)^[ \t]*import[ \t]+(Lean|Init|Std)(\.[\w.]+)?[ \t]*$")
+
+
+class StatementError(ValueError):
+    """The statement or the named theorem cannot be turned into something to prove."""
+
+
+def as_snippet(statement: str) -> str:
+    """A snippet for `open_proof`: a `theorem`/`lemma`/`example` (with any definitions before it),
+    or a bare proposition, which becomes `theorem goal : <proposition>`.
+
+    A trailing `:= by`, `:= by sorry` or `:= sorry` is dropped.
+
+    Raises:
+        StatementError: empty, or the last theorem already carries a proof.
+    """
+    text = statement.strip()
+    if not text:
+        raise StatementError("the statement is empty")
+    text = _IMPORT.sub("", text)
+    masked = mask_comments_and_strings(text)
+    if not re.search(r"(?m)^\s*(?:@\[[^\]]*\]\s*)?(?:private\s+|protected\s+)*(theorem|lemma|example)\b",
+                     masked):
+        text = f"theorem goal : {text}"
+    try:
+        parts = split_snippet(text)
+    except InvalidRequest as e:
+        raise StatementError(str(e)) from None
+    return f"{parts.header}{parts.statement} := by"
+
+
+def load_theorem(path: str | Path, name: str) -> str:
+    """The snippet for theorem `name` in a `.lean` file: everything before it, and its statement
+    without its proof. Imports of Lean's own core (`Lean`, `Init`, `Std`) are dropped: the
+    server has them already.
+
+    Raises:
+        StatementError: no such theorem in the file.
+        OSError: the file cannot be read.
+    """
+    text = Path(path).read_text(encoding="utf-8")
+    masked = mask_comments_and_strings(text)
+    short = re.escape(name)
+    m = re.search(
+        rf"(?m)^[ \t]*(?:@\[[^\]\n]*\][ \t\n]*)?(?:(?:private|protected|nonrec)[ \t]+)*"
+        rf"(?:theorem|lemma)[ \t]+(?:[\w.]*\.)?{short}(?=[\s:({{\[⦃])", masked)
+    if m is None:
+        raise StatementError(f"no theorem named {name!r} in {path}")
+    start = m.start()
+    rest = masked[start:]
+    end = _statement_end(rest)
+    snippet = text[:start] + text[start:start + end].rstrip()
+    return as_snippet(snippet)
+
+
+def _statement_end(masked: str) -> int:
+    """Index of the `:=` (or `|` for equation-style proofs) ending a declaration's signature."""
+    depth = 0
+    for i, ch in enumerate(masked):
+        if ch in "([{⟨⦃":
+            depth += 1
+        elif ch in ")]}⟩⦄":
+            depth -= 1
+        elif depth == 0 and (masked.startswith(":=", i) or (
+                ch == "\n" and masked[i + 1:].lstrip(" \t").startswith("|"))):
+            return i
+    return len(masked)
+
+
+def make_policy(name: str, snippet: str = "", *, model: str | None = None,
+                options: Mapping[str, Any] | None = None) -> Policy:
+    """A policy by name: "builtin" (no model), "transformers" (a local model) or "http" (an
+    OpenAI-compatible server). Model-backed policies are imported only when asked for.
+
+    Raises:
+        ValueError: an unknown name, or a model policy without `model`.
+    """
+    opts = dict(options or {})
+    if name == "builtin":
+        from search.policies.builtin import BuiltinPolicy
+
+        return BuiltinPolicy.for_snippet(snippet) if snippet else BuiltinPolicy()
+    if name == "transformers":
+        if not model:
+            raise ValueError("the transformers policy needs a model (a Hugging Face id or a path)")
+        from search.policies.transformers_policy import TransformersPolicy
+
+        return TransformersPolicy(model, **opts)  # type: ignore[no-any-return]
+    if name == "http":
+        if not model:
+            raise ValueError("the http policy needs a model name")
+        from search.policies.http_policy import OpenAIPolicy
+
+        return OpenAIPolicy(model, **opts)  # type: ignore[no-any-return]
+    raise ValueError(f"unknown policy {name!r}; choose one of {', '.join(POLICIES)}")
+
+
+def make_value(name: str | None, *, model: str | None = None,
+               options: Mapping[str, Any] | None = None) -> ValueModel | None:
+    """A value model by name: "goal-size" (default), "none", or "transformers" (needs `model`).
+
+    Raises:
+        ValueError: an unknown name, or the transformers value without `model`.
+    """
+    if name in (None, "none"):
+        return None
+    if name == "goal-size":
+        from search.values.simple import GoalSizeValue
+
+        return GoalSizeValue()
+    if name == "transformers":
+        if not model:
+            raise ValueError("the transformers value model needs a model (a Hugging Face id or a path)")
+        from search.values.transformers_value import TransformersValue
+
+        return TransformersValue(model, **dict(options or {}))  # type: ignore[no-any-return]
+    raise ValueError(f"unknown value model {name!r}; choose one of {', '.join(VALUES)}")
+
+
+def prove(statement: str, *, server: LeanServer | None = None, policy: Policy | str = "builtin",
+          value: ValueModel | str | None = "goal-size", config: SearchConfig | None = None,
+          numeric_prune: bool = True, prune_hook: PruneHook | None = None,
+          verifier: ProofVerifier | None = None, progress: ProgressCallback | None = None,
+          lean_config: LeanConfig | None = None) -> SearchResult:
+    """Search for a proof of `statement` (see `as_snippet` for what it may be).
+
+    Args:
+        statement: a theorem (definitions may precede it) or a bare proposition.
+        server: a Lean server to use; default: start one for this call and close it after.
+        policy: a `Policy` or a name for `make_policy` (model policies need objects here).
+        value: a `ValueModel`, a name for `make_value`, or None.
+        config: search budgets and weights.
+        numeric_prune: prune states whose goals the numeric checker refutes.
+        prune_hook: a hook of your own (replaces the numeric one).
+        verifier: default `prover.verify.Verifier(server)`.
+        progress: called after every expansion.
+        lean_config: for the server started here when `server` is None.
+
+    Returns:
+        The search result; its status is PROVED only for a proof verified from scratch.
+
+    Raises:
+        StatementError: the statement is unusable before Lean sees it.
+        LeanServerError: Lean could not be started.
+    """
+    snippet = as_snippet(statement)
+    pol = make_policy(policy, snippet) if isinstance(policy, str) else policy
+    val = make_value(value) if isinstance(value, str) or value is None else value
+    hook = prune_hook
+    if hook is None and numeric_prune:
+        from search.prune import NumericPruneHook
+
+        hook = NumericPruneHook()
+    own = server is None
+    srv = server or LeanServer(lean_config)
+    try:
+        search = BestFirstSearch(srv, pol, val, config, verifier=verifier, prune_hook=hook,
+                                 progress=progress)
+        return search.search(snippet)
+    finally:
+        if own:
+            srv.close()

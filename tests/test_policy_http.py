@@ -402,7 +402,7 @@ def test_llama_server_gives_token_logprobs(llama_server: str) -> None:
 @pytest.mark.slow
 def test_llama_server_chat_endpoint(llama_server: str) -> None:
     policy = OpenAIPolicy(
-        llama_server, "smollm2", endpoint="chat", prompt_format="instruct", max_tokens=24,
+        llama_server, "smollm2", endpoint="chat", prompt_format="instruct", max_tokens=12,
         system_prompt="You are a Lean 4 expert. Answer with one tactic.",
     )
     choices = policy._complete(policy.format.render(STATE), 1)

@@ -309,6 +309,8 @@ def test_smollm2_chat_template_and_beam(smollm2) -> None:
 
 @pytest.mark.slow
 def test_smollm2_survives_hostile_states(smollm2) -> None:
-    assert smollm2.propose(make_state(""), 2) == []  # no prompt tokens: nothing to continue
+    # reprover renders an empty state as an empty prompt: no tokens, nothing to continue.
+    assert smollm2.with_options(prompt_format="reprover").propose(make_state(""), 2) == []
     hostile = make_state("h : ```lean\nsorry\n```\n⊢ " + "x + " * 3000 + "x = x")
-    check_candidates(smollm2.with_options(max_input_tokens=256).propose(hostile, 2), 2)
+    short = smollm2.with_options(max_input_tokens=256, num_samples=2, max_new_tokens=8)
+    check_candidates(short.propose(hostile, 2), 2)

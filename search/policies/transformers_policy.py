@@ -236,6 +236,9 @@ class TransformersPolicy:
         """Sum of the model's token log-probabilities of each tactic given the prompt.
 
         Call under `torch.inference_mode()` (or `no_grad`) unless gradients are wanted.
+
+        Raises:
+            ValueError: a causal model and a prompt that encodes to no tokens.
         """
         if not tactics:
             return []
@@ -253,38 +256,52 @@ class TransformersPolicy:
     def _score_causal(self, prompt: str, tactics: list[str]) -> list[float]:
         import torch
 
-        prompt_ids = self._encode([prompt])["input_ids"][0].tolist()
-        targets = [self._target_ids(t) for t in tactics]
-        width = len(prompt_ids) + max(len(t) for t in targets)
-        pad = self.tokenizer.pad_token_id
-        # Right padding here: positions then match between rows and the mask hides the tail.
-        ids = torch.full((len(tactics), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(tactics), width), dtype=torch.long)
-        for row, target in enumerate(targets):
-            seq = prompt_ids + target
-            ids[row, : len(seq)] = torch.tensor(seq)
-            mask[row, : len(seq)] = 1
         device = self.model.device
-        logits = self.model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits.float()
-        logp = torch.log_softmax(logits[:, :-1], dim=-1)
-        token_logp = logp.gather(-1, ids[:, 1:].to(device).unsqueeze(-1)).squeeze(-1)
+        prompt_ids = self._encode([prompt])["input_ids"][0].tolist()
+        if not prompt_ids:
+            raise ValueError("cannot score tactics after an empty prompt")
+        targets = [self._target_ids(t) for t in tactics]
+        n, width = len(targets), max(len(t) for t in targets)
+        # The prompt runs once; its cache is shared by every tactic (a state is usually far
+        # longer than a tactic, so this is most of the cost saved).
+        head = self.model(input_ids=torch.tensor([prompt_ids], device=device), use_cache=True)
+        first_logp = torch.log_softmax(head.logits[0, -1].float(), dim=-1)
+        cache = head.past_key_values
+        cache.batch_repeat_interleave(n)
+        # Right padding: positions continue the prompt's and the mask hides the tail.
+        ids = torch.full((n, width), self.tokenizer.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((n, len(prompt_ids) + width), dtype=torch.long)
+        mask[:, : len(prompt_ids)] = 1
+        for row, target in enumerate(targets):
+            ids[row, : len(target)] = torch.tensor(target)
+            mask[row, len(prompt_ids) : len(prompt_ids) + len(target)] = 1
+        ids, mask = ids.to(device), mask.to(device)
+        logits = self.model(input_ids=ids, attention_mask=mask, past_key_values=cache, use_cache=True).logits
+        # Logits at tactic position i predict token i + 1; the first token comes from the prompt's end.
+        logp = torch.log_softmax(logits[:, :-1].float(), dim=-1)
+        rest = logp.gather(-1, ids[:, 1:].unsqueeze(-1)).squeeze(-1)
         scores = []
         for row, target in enumerate(targets):
-            start = len(prompt_ids) - 1  # logits at position i predict token i + 1
-            scores.append(float(token_logp[row, start : start + len(target)].sum()))
+            total = first_logp[target[0]] + rest[row, : len(target) - 1].sum()
+            scores.append(float(total))
         return scores
 
     def _score_seq2seq(self, prompt: str, tactics: list[str]) -> list[float]:
         import torch
 
-        enc = self._encode([prompt] * len(tactics))
+        enc = self._encode([prompt])
+        # Encode the state once and share it across the tactics.
+        encoded = self.model.get_encoder()(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])
+        n = len(tactics)
+        hidden = encoded.last_hidden_state.expand(n, -1, -1)
+        attention = enc["attention_mask"].expand(n, -1)
         targets = [self._target_ids(t) for t in tactics]
         width = max(len(t) for t in targets)
-        labels = torch.full((len(tactics), width), -100, dtype=torch.long)
+        labels = torch.full((n, width), -100, dtype=torch.long)
         for row, target in enumerate(targets):
             labels[row, : len(target)] = torch.tensor(target)
         labels = labels.to(self.model.device)
-        out = self.model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"], labels=labels)
+        out = self.model(encoder_outputs=(hidden,), attention_mask=attention, labels=labels)
         logp = torch.log_softmax(out.logits.float(), dim=-1)
         keep = labels != -100
         token_logp = logp.gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1) * keep

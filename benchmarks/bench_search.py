@@ -21,6 +21,7 @@ import platform
 import statistics
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -184,6 +185,14 @@ def main(argv: list[str] | None = None) -> int:
     lines += ["", "| category | search | baseline |", "|---|---|---|"]
     for cat, xs in by_cat.items():
         lines.append(f"| {cat} | {sum(s for s, _ in xs)} / {len(xs)} | {sum(b for _, b in xs)} / {len(xs)} |")
+    base_by = Counter(b.tactic.split()[0] for _, b, _ in true_rows if b.proved)
+    multi = [p.name for p, _, r in true_rows if r.proved and len(r.tactics) > 1]
+    lines += [
+        "",
+        "Baseline proofs by first word of the tactic: "
+        + ", ".join(f"`{t}` {n}" for t, n in base_by.most_common()) + ".",
+        f"Search proofs with more than one step ({len(multi)}): {', '.join(multi) or 'none'}.",
+    ]
     if args.plot:
         _plot(args.plot, [r[2].stats.wall_seconds for r in true_rows if r[2].proved],
               [r[1].seconds for r in true_rows if r[1].proved], len(true_rows), cfg.wall_time)

@@ -239,12 +239,9 @@ class _Run:
         self._push(self.tree.root)
 
         tree = self.tree
-        while self.heap:
+        while (node := self._pop()) is not None:
             if self._out_of_budget():
                 return self._result(SearchStatus.BUDGET_EXHAUSTED, self._budget_message())
-            node = self._pop()
-            if node is None:
-                continue
             outcome = self._expand(node)
             if outcome is not None:
                 return outcome
@@ -269,12 +266,13 @@ class _Run:
         heapq.heappush(self.heap, (-node.priority, next(self.tie), node.id))
 
     def _pop(self) -> Node | None:
-        """The best open, unexpanded node, or None for a stale heap entry."""
-        _, _, idx = heapq.heappop(self.heap)
-        node = self.t.nodes[idx]
-        if node.expanded or node.status is not NodeStatus.OPEN:
-            return None
-        return node
+        """The best open, unexpanded node (skipping stale heap entries), or None when none is left."""
+        while self.heap:
+            _, _, idx = heapq.heappop(self.heap)
+            node = self.t.nodes[idx]
+            if not node.expanded and node.status is NodeStatus.OPEN:
+                return node
+        return None
 
     def _expand(self, node: Node) -> SearchResult | None:
         """Try the policy's tactics on `node`; a result if the search is over, else None."""
@@ -386,6 +384,10 @@ class _Run:
             # The proof may be fine but we could not check it; never report it as proved.
             return self._crashed(node, cand, e, seconds + time.monotonic() - t0)
         seconds += time.monotonic() - t0
+        failure = str(getattr(getattr(verdict, "failure", None), "value", ""))
+        if not verdict.ok and failure == "crash":
+            # Lean died while checking: the proof is unjudged, not wrong. Count it as a crash.
+            return self._crashed(node, cand, LeanCrashed(str(verdict.reason)), seconds)
         if not verdict.ok:
             self.counts["verification_failures"] += 1
             tree.add_edge(Edge(node.id, cand.tactic, cand.logprob, EdgeOutcome.UNVERIFIED,

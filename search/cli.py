@@ -3,7 +3,7 @@
 A thin layer over `search.api`: parse flags, build the policy / value model / budgets, show
 progress on stderr, print the verified proof and statistics, write the tree if asked.
 Exit codes: 0 a verified proof; 1 no proof (failed or budget exhausted); 2 an error (unusable
-statement, Lean or a model could not be started, the search ended in an error).
+statement, Lean or a model could not be started, the search ended in an error); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from prover.lean import LeanServer
 
-EXIT_PROVED, EXIT_NO_PROOF, EXIT_ERROR = 0, 1, 2
+EXIT_PROVED, EXIT_NO_PROOF, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -117,6 +117,9 @@ def run(args: argparse.Namespace, *, server: LeanServer | None = None) -> int:
     except LeanServerError as e:
         err.print(f"[red]error:[/] Lean failed: {e}")
         return EXIT_ERROR
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return EXIT_INTERRUPTED
     finally:
         if status is not None:
             status.stop()

@@ -35,9 +35,9 @@ _MYLEN = """def myLen : List Nat → Nat
   | [] => 0
   | _ :: xs => myLen xs + 1
 """
-_REV = """def myRev : List Nat → List Nat
-  | [] => []
-  | x :: xs => myRev xs ++ [x]
+_SUMLIST = """def sumList : List Nat → Nat
+  | [] => 0
+  | x :: xs => x + sumList xs
 """
 _COLOR = """inductive Color where
   | red | green | blue
@@ -93,8 +93,9 @@ PROBLEMS: tuple[Problem, ...] = (
             _MYLEN + "theorem mylen_eq (xs : List Nat) : myLen xs = xs.length"),
     Problem("mylen_append", "induction", True,
             _MYLEN + "theorem mylen_append (xs ys : List Nat) : myLen (xs ++ ys) = myLen xs + myLen ys"),
-    Problem("rev_length", "induction", True,
-            _REV + "theorem rev_length (xs : List Nat) : (myRev xs).length = xs.length"),
+    Problem("sumlist_append", "induction", True,
+            _SUMLIST + "theorem sumlist_append (xs ys : List Nat) : "
+                       "sumList (xs ++ ys) = sumList xs + sumList ys"),
     Problem("sum_mono", "induction", True,
             _SUM + "theorem sum_mono (n : Nat) : sumTo n ≥ n"),
     Problem("add_comm_ind", "induction", True,

@@ -91,6 +91,9 @@ def test_header_error_and_non_proposition(lean_server: LeanServer) -> None:
     assert isinstance(not_prop, LeanError)
     malformed = lean_server.open_proof("theorem m (a : Nat) : a + = 1 := by")
     assert isinstance(malformed, LeanError) and malformed.messages
+    # A header that would run code is refused before Lean elaborates it.
+    evil = lean_server.open_proof('#eval IO.println "pwned"\ntheorem e : True := by')
+    assert isinstance(evil, LeanError) and evil.kind is ErrorKind.REJECTED
 
 
 def test_check_commands_and_messages(lean_server: LeanServer) -> None:

@@ -471,6 +471,10 @@ class LeanServer:
         timeout = timeout or self.config.request_timeout
         env = 0
         if parts.header.strip():
+            # The header is untrusted too (autoformalized candidates come from a model).
+            screen = getattr(self.guard, "check_header", None)
+            if screen is not None and (why := screen(parts.header)):
+                return LeanError(ErrorKind.REJECTED, reason=f"header refused: {why}")
             header = self.check(parts.header, keep=True, timeout=timeout)
             if not header.ok:
                 if header.env_id is not None:

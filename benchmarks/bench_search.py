@@ -78,9 +78,10 @@ def one_shot(server: LeanServer, verifier: Verifier, snippet: str, k: int) -> Ba
     return Baseline(False, "", time.monotonic() - t0, tried)
 
 
-def run_search(server: LeanServer, verifier: Verifier, snippet: str, cfg: SearchConfig) -> SearchResult:
+def run_search(server: LeanServer, verifier: Verifier, snippet: str, cfg: SearchConfig,
+               prune: bool = True) -> SearchResult:
     search = BestFirstSearch(server, BuiltinPolicy.for_snippet(snippet), GoalSizeValue(), cfg,
-                             verifier=verifier, prune_hook=NumericPruneHook())
+                             verifier=verifier, prune_hook=NumericPruneHook() if prune else None)
     return search.search(snippet)
 
 
@@ -113,11 +114,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--k", type=int, default=12)
     ap.add_argument("--baseline-k", type=int, default=64, help="root candidates the baseline tries")
     ap.add_argument("--only", nargs="*", default=None, help="problem names to run")
+    ap.add_argument("--category", default=None, help="only problems of this category")
+    ap.add_argument("--no-numeric-prune", action="store_true", help="search without the numeric hook")
     ap.add_argument("--out", type=Path, default=None, help="also write a Markdown report here")
     ap.add_argument("--plot", type=Path, default=None, help="also write the proved-vs-time curve (PNG)")
     args = ap.parse_args(argv)
 
-    problems = [p for p in _problems() if not args.only or p.name in args.only]
+    problems = [p for p in _problems() if (not args.only or p.name in args.only)
+                and (args.category is None or p.category == args.category)]
     cfg = SearchConfig(k=args.k, max_expansions=args.max_expansions, wall_time=args.wall_time)
     rows = []
     with LeanServer(LeanConfig(runtime=args.runtime)) as server:
@@ -126,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         for p in problems:
             snippet = as_snippet(p.snippet)
             base = one_shot(server, verifier, snippet, args.baseline_k)
-            res = run_search(server, verifier, snippet, cfg)
+            res = run_search(server, verifier, snippet, cfg, prune=not args.no_numeric_prune)
             rows.append((p, base, res))
             steps = len(res.tactics)
             print(f"{p.name:18} {p.category:10} base={'Y' if base.proved else '-'} "
@@ -151,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         "`benchmarks/data/search_problems.py`; `benchmarks/bench_search.py`.",
         f"Search budget per problem: k={cfg.k}, {cfg.max_expansions} expansions, {cfg.wall_time:g} s wall, "
         f"tactic timeout {cfg.tactic_timeout:g} s; value: goal size (weight {cfg.value_weight}); "
-        "numeric prune hook on. Baseline: each root candidate of the prior alone "
+        f"numeric prune hook {'off' if args.no_numeric_prune else 'on'}. "
+        "Baseline: each root candidate of the prior alone "
         f"(up to {args.baseline_k}).",
         f"Machine: {platform.machine()}, Python {platform.python_version()}, Lean via "
         f"`{args.runtime}` runtime; the Lean server start and a warm-up search are excluded.",

@@ -144,13 +144,13 @@ def prove(statement: str, *, server: LeanServer | None = None, policy: Policy | 
           value: ValueModel | str | None = "goal-size", config: SearchConfig | None = None,
           numeric_prune: bool = True, prune_hook: PruneHook | None = None,
           verifier: ProofVerifier | None = None, progress: ProgressCallback | None = None,
-          lean_config: LeanConfig | None = None) -> SearchResult:
+          lean_config: LeanConfig | None = None, model: str | None = None) -> SearchResult:
     """Search for a proof of `statement` (see `as_snippet` for what it may be).
 
     Args:
         statement: a theorem (definitions may precede it) or a bare proposition.
         server: a Lean server to use; default: start one for this call and close it after.
-        policy: a `Policy` or a name for `make_policy` (model policies need objects here).
+        policy: a `Policy` or a name for `make_policy` (model policies also need `model`).
         value: a `ValueModel`, a name for `make_value`, or None.
         config: search budgets and weights.
         numeric_prune: prune states whose goals the numeric checker refutes.
@@ -158,6 +158,7 @@ def prove(statement: str, *, server: LeanServer | None = None, policy: Policy | 
         verifier: default `prover.verify.Verifier(server)`.
         progress: called after every expansion.
         lean_config: for the server started here when `server` is None.
+        model: the model of a policy given by name ("transformers", "http").
 
     Returns:
         The search result; its status is PROVED only for a proof verified from scratch.
@@ -167,7 +168,7 @@ def prove(statement: str, *, server: LeanServer | None = None, policy: Policy | 
         LeanServerError: Lean could not be started.
     """
     snippet = as_snippet(statement)
-    pol = make_policy(policy, snippet) if isinstance(policy, str) else policy
+    pol = make_policy(policy, snippet, model=model) if isinstance(policy, str) else policy
     val = make_value(value) if isinstance(value, str) or value is None else value
     hook = prune_hook
     if hook is None and numeric_prune:

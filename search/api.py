@@ -114,7 +114,8 @@ def make_policy(name: str, snippet: str = "", *, model: str | None = None,
             raise ValueError("the http policy needs a model name")
         from search.policies.http_policy import OpenAIPolicy
 
-        return OpenAIPolicy(model, **opts)  # type: ignore[no-any-return]
+        opts.pop("device", None)  # a remote server has no local device
+        return OpenAIPolicy(model=model, **opts)  # type: ignore[no-any-return]
     raise ValueError(f"unknown policy {name!r}; choose one of {', '.join(POLICIES)}")
 
 

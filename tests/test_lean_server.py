@@ -200,3 +200,16 @@ def test_no_zombie_after_close(lean_config) -> None:
     assert not chan.exists()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_guard_lets_honest_tactics_with_arguments_run(lean_server: LeanServer) -> None:
+    st = lean_server.open_proof("theorem g (f : Nat → Nat) (h : ∀ x, f x = x) : f 2 = 2 := by")
+    assert isinstance(st, ProofState)
+    for tac in ["simp [h]", "rw [h]", "exact h 2", "set_option maxRecDepth 2000 in simp [h]"]:
+        res = lean_server.run_tactic(st, tac)
+        assert isinstance(res, ProofFinished), (tac, res)
+    comm = lean_server.open_proof("theorem g2 (a b : Nat) : a + b = b + a := by")
+    assert isinstance(comm, ProofState)
+    assert isinstance(lean_server.run_tactic(comm, "grind [Nat.add_comm]"), ProofFinished)
+    refused = lean_server.run_tactic(st, "set_option maxRecDepth 100000 in simp [h]")
+    assert isinstance(refused, LeanError) and refused.kind is ErrorKind.REJECTED

@@ -68,6 +68,9 @@ ALLOWED_OPTIONS = frozenset({
 })
 # Options whose value 0 means "no limit": capped so a proof cannot switch off Lean's own timeout.
 CAPPED_OPTIONS = frozenset({"maxHeartbeats", "synthInstance.maxHeartbeats"})
+# Recursion depth is capped lower: `set_option maxRecDepth 100000 in decide` overflowed the
+# WebAssembly stack and killed the embedded Lean (each kill costs a restart of tens of seconds).
+MAX_REC_DEPTH = 8192
 
 # Atoms (keywords) that never belong in a proof; mostly unreachable in the tactic/term categories
 # (they fail to parse), listed so a future parser extension cannot slip them through.
@@ -171,7 +174,8 @@ ALLOWED_TACTIC_KINDS = frozenset({
     "tacticSimp_wf", "tacticDecreasing_tactic",
     # decision procedures (all produce kernel-checked proofs)
     "Lean.Parser.Tactic.omega", "Lean.Parser.Tactic.tacticBv_omega", "Lean.Parser.Tactic.decide",
-    "Lean.Parser.Tactic.grind", "Lean.Parser.Tactic.grindTrace", "Lean.Parser.Tactic.bvDecide",
+    "Lean.Parser.Tactic.grind", "Lean.Parser.Tactic.grindLemma", "Lean.Parser.Tactic.grindParam",
+    "Lean.Parser.Tactic.grindTrace", "Lean.Parser.Tactic.bvDecide",
     # structure: have / let / calc / suffices / goal management
     "Lean.Parser.Tactic.tacticHave__", "Lean.Parser.Tactic.tacticHaveI__",
     "Lean.Parser.Tactic.tacticLet__", "Lean.Parser.Tactic.tacticLetI__", "Lean.Parser.Tactic.replace",
@@ -318,6 +322,8 @@ class SyntaxGuard:
                        f"{', '.join(sorted(self.allowed_options))})"
             if name in CAPPED_OPTIONS and not (value.isdigit() and 0 < int(value) <= self.max_heartbeats):
                 return f"refused: `set_option {name} {value}` must be between 1 and {self.max_heartbeats}"
+            if name == "maxRecDepth" and not (value.isdigit() and 0 < int(value) <= MAX_REC_DEPTH):
+                return f"refused: `set_option maxRecDepth {value}` must be between 1 and {MAX_REC_DEPTH}"
         return None
 
     def check_header(self, header: str) -> str | None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from prover.lean import InvalidRequest, LeanConfig, LeanServer
-from prover.lean.snippet import mask_comments_and_strings, split_snippet
+from prover.lean.snippet import mask_comments_and_strings, split_snippet, top_level_assign
 from search.best_first import BestFirstSearch, ProgressCallback, ProofVerifier, PruneHook, SearchConfig
 from search.interfaces import Policy, ValueModel
 from search.result import SearchResult
@@ -78,16 +78,8 @@ def load_theorem(path: str | Path, name: str) -> str:
 
 def _statement_end(masked: str) -> int:
     """Index of the `:=` (or `|` for equation-style proofs) ending a declaration's signature."""
-    depth = 0
-    for i, ch in enumerate(masked):
-        if ch in "([{⟨⦃":
-            depth += 1
-        elif ch in ")]}⟩⦄":
-            depth -= 1
-        elif depth == 0 and (masked.startswith(":=", i) or (
-                ch == "\n" and masked[i + 1:].lstrip(" \t").startswith("|"))):
-            return i
-    return len(masked)
+    end = top_level_assign(masked, equations=True)
+    return len(masked) if end < 0 else end
 
 
 def make_policy(name: str, snippet: str = "", *, model: str | None = None,

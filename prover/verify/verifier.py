@@ -31,7 +31,13 @@ from enum import Enum
 from prover.lean.errors import InvalidRequest, LeanCrashed, LeanServerError, LeanTimeout
 from prover.lean.guard import SyntaxGuard
 from prover.lean.server import LeanServer
-from prover.lean.snippet import mask_comments_and_strings, split_snippet
+from prover.lean.snippet import (
+    DECL_START,
+    ensure_text,
+    mask_comments_and_strings,
+    split_snippet,
+    top_level_assign,
+)
 from prover.lean.types import CommandResult, LeanMessage, indent_tactic
 
 MAX_PROOF_CHARS = 100_000
@@ -166,38 +172,13 @@ def split_proof(text: str) -> tuple[str, str]:
         InvalidRequest: no theorem, or it has no top-level `:=`.
     """
     masked = mask_comments_and_strings(text)
-    starts = [m.start() for m in re.finditer(r"(?m)^[ \t]*(?:@\[[^\]\n]*\][ \t\n]*)?"
-                                             r"(?:(?:private|protected|noncomputable|public)[ \t]+)*"
-                                             r"(?:theorem|lemma|example)\b", masked)]
+    starts = [m.start() for m in DECL_START.finditer(masked)]
     if not starts:
         raise InvalidRequest("no `theorem`/`lemma`/`example` found")
-    depth = 0
-    for i in range(starts[-1], len(masked)):
-        ch = masked[i]
-        if ch in "([{⟨⦃":
-            depth += 1
-        elif ch in ")]}⟩⦄":
-            depth -= 1
-        elif depth == 0 and masked.startswith(":=", i):
-            return text[:i], text[i:]
-    raise InvalidRequest("the last theorem has no proof (`:= …`)")
-
-
-def _text(value: str | bytes, what: str) -> str:
-    if isinstance(value, bytes):
-        try:
-            value = value.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise InvalidRequest(f"the {what} is not valid UTF-8 ({e.reason} at byte {e.start})") from None
-    if not isinstance(value, str):
-        raise InvalidRequest(f"the {what} is not text")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidRequest(f"the {what} is not valid Unicode (lone surrogates)") from None
-    if "\x00" in value:
-        raise InvalidRequest(f"the {what} contains a NUL character")
-    return value
+    i = top_level_assign(masked, starts[-1])
+    if i < 0:
+        raise InvalidRequest("the last theorem has no proof (`:= …`)")
+    return text[:i], text[i:]
 
 
 def proof_term(proof: str) -> str:
@@ -290,8 +271,8 @@ class Verifier:
         return result
 
     def _verify(self, snippet_in: str | bytes, proof_in: str | bytes, envs: list[int]) -> Verification:
-        snippet = _text(snippet_in, "snippet")
-        proof = _text(proof_in, "proof")
+        snippet = ensure_text(snippet_in, "snippet")
+        proof = ensure_text(proof_in, "proof")
         if len(proof) > self.max_proof_chars:
             return _fail(Failure.INPUT, f"the proof has {len(proof)} characters; the limit is "
                                         f"{self.max_proof_chars}")

@@ -26,7 +26,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -57,6 +57,7 @@ from prover.lean.types import (
 
 SERVER_FILE = "ProverServer.lean"
 MAX_TACTIC_CHARS = 20_000
+PARSE_CACHE_SIZE = 8192
 _EOF = object()
 
 
@@ -146,6 +147,8 @@ class LeanServer:
         self._replies: queue.Queue[Any] = queue.Queue()
         self._output: deque[str] = deque(maxlen=200)
         self._chan: Path | None = None
+        self._requests: int | None = None
+        self._parse_cache: OrderedDict[tuple[int, str, str], ParseResult] = OrderedDict()
         self._nonce = ""
         self._seq = 0
         self._generation = 0
@@ -190,6 +193,9 @@ class LeanServer:
         self._chan = Path(tempfile.mkdtemp(prefix="prover-lean-", dir="/tmp"))
         shutil.copy(server_source_dir() / SERVER_FILE, self._chan / SERVER_FILE)
         (self._chan / "req").mkdir()
+        # Requests are appended, one JSON line each, to a log that Lean keeps open.
+        self._requests = os.open(self._chan / "req" / "requests.jsonl",
+                                 os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self._nonce = secrets.token_hex(12)
         self._seq = 0
         self._replies = queue.Queue()
@@ -248,6 +254,10 @@ class LeanServer:
                 proc.wait(timeout=30)
             if proc.stdout is not None:
                 proc.stdout.close()
+        if self._requests is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._requests)
+            self._requests = None
         if self._chan is not None:
             shutil.rmtree(self._chan, ignore_errors=True)
             self._chan = None
@@ -318,19 +328,22 @@ class LeanServer:
     def _send(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
         with self._lock:
             self._ensure_running()
-            if self._chan is None:
+            if self._requests is None:
                 raise LeanCrashed("the Lean process has no channel (it was stopped)")
             seq = self._seq
             data = json.dumps({**payload, "id": seq}, ensure_ascii=False)
             if len(data) > self.config.max_request_chars:
                 raise InvalidRequest(f"request of {len(data)} characters exceeds the limit of "
                                      f"{self.config.max_request_chars}")
-            # Only a request that is really written takes a number: Lean waits for them in order.
+            # Only a request that is really written takes a number: replies are matched by it.
             self._seq += 1
             t0 = time.monotonic()
-            tmp = self._chan / "req" / f"{seq}.tmp"
-            tmp.write_text(data, encoding="utf-8")
-            os.replace(tmp, self._chan / "req" / f"{seq}.json")
+            line = (data + "\n").encode("utf-8")
+            # One write call per request: Lean never sees half a request unless the kernel splits
+            # it, and then it waits for the newline.
+            written = os.write(self._requests, line)
+            while written < len(line):
+                written += os.write(self._requests, line[written:])
             reply = self._wait_reply(seq, t0 + timeout)
             self.stats.requests += 1
             self.stats.wall_seconds += time.monotonic() - t0
@@ -384,13 +397,30 @@ class LeanServer:
     def forget_env(self, handle: int) -> None:
         """Drop a stored environment here and in Lean."""
         with self._lock:
+            for key in [k for k in self._parse_cache if k[0] == handle]:
+                del self._parse_cache[key]
             rec = self._envs.pop(handle, None)
             if rec and rec.lean_id and rec.generation == self._generation and self.alive:
                 self._send({"cmd": "forget", "envs": [rec.lean_id]}, 30)
 
     def parse(self, text: str | bytes, category: str = "tactic", *, env: int = 0) -> ParseResult:
-        """Parse `text` in a syntax category without elaborating it."""
+        """Parse `text` in a syntax category without elaborating it.
+
+        Results are cached per (environment, category, text): a search asks for the same tactics
+        at many nodes, and the parse depends only on the header's syntax, not on the goal.
+        """
         text = ensure_text(text, "text")
+        key = (env, category, text)
+        if (hit := self._parse_cache.get(key)) is not None:
+            self._parse_cache.move_to_end(key)
+            return replace(hit, lean_seconds=0.0)
+        result = self._parse_uncached(text, category, env)
+        self._parse_cache[key] = result
+        if len(self._parse_cache) > PARSE_CACHE_SIZE:
+            self._parse_cache.popitem(last=False)
+        return result
+
+    def _parse_uncached(self, text: str, category: str, env: int) -> ParseResult:
         with self._lock:
             reply = self._send({"cmd": "parse", "env": self._lean_env(env), "category": category,
                                 "text": text}, self.config.request_timeout)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from prover.lean import LeanServer
 from prover.numeric import (
     CheckConfig,
     LeanStatus,
@@ -180,11 +181,8 @@ def test_lean_instance_writes_out_sums_and_unfolds_functions() -> None:
     )
 
 
-def test_counterexamples_confirmed_by_real_lean(request: pytest.FixtureRequest) -> None:
-    try:
-        server = request.getfixturevalue("lean_server")
-    except pytest.FixtureLookupError:
-        pytest.skip("no lean_server fixture")
+def test_counterexamples_confirmed_by_real_lean(lean_server: LeanServer) -> None:
+    server = lean_server
     checker = NumericChecker(lean=server)
     for text in [
         "theorem t (a b : ℕ) (h : a + b = 10) (h2 : a - b = 2) : a = 7",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from prover.lean import LeanServer
 from prover.numeric import NumericChecker, Verdict
 from prover.numeric import lean_semantics as L
 from prover.numeric.checker import evaluate_closed_term
@@ -42,11 +43,8 @@ def test_core_values(term: str, expected: int) -> None:
     assert evaluate_closed_term(term) == expected
 
 
-def test_core_values_agree_with_real_lean(request: pytest.FixtureRequest) -> None:
-    try:
-        server = request.getfixturevalue("lean_server")
-    except pytest.FixtureLookupError:
-        pytest.skip("no lean_server fixture")
+def test_core_values_agree_with_real_lean(lean_server: LeanServer) -> None:
+    server = lean_server
     for term, _ in CORE_CASES:
         result = server.check(f"#eval {term}")
         assert result.ok, (term, result.messages)

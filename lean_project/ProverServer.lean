@@ -226,22 +226,35 @@ meta def handle (s : Server) (text : String) : IO (Option Json) := do
 
 /-- Read requests line by line. At the end of the file, poll again at once while requests are
 coming (each read is itself ~1 ms there), and every 20 ms after 2 s without one. A line without
-its newline is a request still being written: keep it and read on. -/
-meta partial def loop (s : Server) (partial_ : String) (lastNs : Nat) : IO Unit := do
+its newline is a request still being written: keep it and read on.
+
+While idle, once a second: exit if the channel directory is gone, and write an empty line to
+stdout. A client killed with SIGKILL removes nothing, but its end of the pipe closes, so that
+write fails and the server ends instead of lingering. -/
+meta partial def loop (s : Server) (partial_ : String) (lastNs beatNs : Nat) : IO Unit := do
   let chunk ← s.requests.getLine
   if chunk.isEmpty then
     let now ← IO.monoNanosNow
-    let idleNs := now - lastNs
-    if idleNs > 2000000000 then
-      -- The client removes the channel directory when it goes away: then so do we.
-      unless ← (System.FilePath.mk s.channel).pathExists do return
-      IO.sleep 20
-    loop s partial_ lastNs
+    if now - lastNs > 2000000000 then
+      if now - beatNs > 1000000000 then
+        unless ← (System.FilePath.mk s.channel).pathExists do return
+        s.out.putStrLn ""
+        s.out.flush
+        IO.sleep 20
+        loop s partial_ lastNs now
+      else
+        IO.sleep 20
+        loop s partial_ lastNs beatNs
+    else
+      loop s partial_ lastNs beatNs
   else if chunk.back != '\n' then
-    loop s (partial_ ++ chunk) lastNs
+    loop s (partial_ ++ chunk) lastNs beatNs
   else
     match ← handle s (partial_ ++ chunk) with
-    | some r => reply s r; loop s "" (← IO.monoNanosNow)
+    | some r =>
+      reply s r
+      let now ← IO.monoNanosNow
+      loop s "" now now
     | none => reply s (Json.mkObj [("id", Json.null), ("ok", true), ("bye", true)])
 
 /-- Render an expression in a goal's local context. `MessageDataContext` is built directly
@@ -319,7 +332,8 @@ meta def serve : Command.CommandElabM Unit := do
                       envs := ← IO.mkRef #[some st] }
   reply s (Json.mkObj [("id", Json.null), ("ok", true), ("ready", true),
     ("lean_version", Lean.versionString)])
-  loop s "" (← IO.monoNanosNow)
+  let now ← IO.monoNanosNow
+  loop s "" now now
 
 end ProverServer
 

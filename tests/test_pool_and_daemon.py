@@ -36,9 +36,7 @@ def test_pool_spreads_work_over_servers(lean_config: LeanConfig) -> None:
 def test_warm_server_serves_cli_commands(tmp_path: Path) -> None:
     paths = DaemonPaths.under(tmp_path)
     assert connect(paths) is None
-    t0 = time.monotonic()
     remote = start_daemon(paths, idle_timeout=600)
-    cold = time.monotonic() - t0
     try:
         assert remote.ping()
         st = remote.open_proof("theorem w (a b : Nat) : a + b = b + a")
@@ -47,12 +45,11 @@ def test_warm_server_serves_cli_commands(tmp_path: Path) -> None:
         assert remote.check("#eval 6 * 7").infos[0].text == "42"
         remote.close()
         # A second client (what the next CLI command is) is served without a new import.
-        t1 = time.monotonic()
         again = start_daemon(paths)
-        warm = time.monotonic() - t1
-        assert again.status()["pid"] == remote_pid(paths)
+        status = again.status()
+        assert status["pid"] == remote_pid(paths) and status["requests"] > 0
+        assert status["start_seconds"] and len(status["start_seconds"]) == 1  # no second import
         again.close()
-        assert warm < cold / 5, (warm, cold)
         # And the real CLI, as a user runs it, against the same warm server.
         out = subprocess.run(
             [sys.executable, "-m", "prover.cli", "server", "status", "--cache-dir", str(tmp_path)],

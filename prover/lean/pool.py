@@ -8,7 +8,6 @@ states. Servers start in parallel, lazily on first use unless `start()` is calle
 from __future__ import annotations
 
 import queue
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -30,7 +29,6 @@ class LeanServerPool:
         self._free: queue.Queue[LeanServer] = queue.Queue()
         for s in self.servers:
             self._free.put(s)
-        self._lock = threading.Lock()
 
     def start(self) -> LeanServerPool:
         """Start every server, in parallel (each start is tens of seconds on the embedded Lean)."""

@@ -17,7 +17,6 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -292,7 +291,7 @@ def resolve_runtime(
     return wasm_runtime(root)
 
 
-def server_source_dir(extra: Sequence[str] = ()) -> Path:
+def server_source_dir() -> Path:
     """The `lean_project/` directory that holds `ProverServer.lean`."""
     if env := os.environ.get("PROVER_LEAN_PROJECT"):
         return Path(env)

@@ -51,6 +51,7 @@ from prover.lean.types import (
     LeanMessage,
     ProofFinished,
     ProofState,
+    Severity,
     TacticResult,
     indent_tactic,
 )
@@ -464,7 +465,7 @@ class LeanServer:
         tag = self._nonce
         goals_msg = [m for m in messages if m.text.startswith(tag)]
         others = tuple(m for m in messages if not m.text.startswith(tag))
-        errors = [m for m in others if m.severity.value == "error"]
+        errors = [m for m in others if m.severity is Severity.ERROR]
         if errors:
             kind = ErrorKind.HEARTBEATS if any(_is_heartbeat_error(m) for m in errors) else \
                 ErrorKind.ELABORATION

@@ -8,7 +8,7 @@ server can send them over its socket.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -242,4 +242,3 @@ class DeclInfo:
     is_unsafe: bool = False
     # Whether its type is identical to the compared declaration's, when one was given.
     same_type: bool | None = None
-    extra: dict[str, Any] = field(default_factory=dict)

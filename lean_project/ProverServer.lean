@@ -22,6 +22,7 @@ public meta import Lean.Elab.Frontend
 public meta import Lean.Elab.Tactic.Basic
 public meta import Lean.Util.CollectAxioms
 public meta import Lean.Data.Json
+public meta import Lean.Meta.Instances
 
 open Lean Elab
 
@@ -108,6 +109,403 @@ meta def handleExec (s : Server) (id : Json) (envId : Nat) (code : String) (keep
     return Json.mkObj [("id", id), ("ok", true), ("messages", Json.arr msgs),
       ("elab_ns", toJson (t1 - t0)), ("lean_ns", toJson (t2 - t0)), ("env", envJson)]
 
+/-! Syntax trees for the client's guard: every node with its kind, children and byte range
+(`r`, from its first to its last token), atoms with their text, identifiers with the components
+of the name Lean read (so `«debug».skipKernelTC` and `debug.skipKernelTC` are the same name). -/
+
+meta partial def nameParts (n : Name) (acc : List String) : List String :=
+  match n with
+  | .anonymous => acc
+  | .str p str => nameParts p (str :: acc)
+  | .num p k => nameParts p (k.repr :: acc)
+
+meta def rangeJson (stx : Syntax) : Json :=
+  match stx.getPos?, stx.getTailPos? with
+  | some a, some b => Json.arr #[toJson a.byteIdx, toJson b.byteIdx]
+  | _, _ => Json.null
+
+mutual
+meta partial def stxJson (stx : Syntax) : Json :=
+  match stx with
+  | .missing => Json.null
+  | .atom _ val => Json.mkObj [("a", Json.str val)]
+  | .ident _ _ val _ =>
+    Json.mkObj [("i", Json.arr (strsJson (nameParts val []) #[])), ("r", rangeJson stx)]
+  | .node _ kind args =>
+    Json.mkObj [("k", Json.str kind.toString), ("c", Json.arr (stxArr args 0 #[])), ("r", rangeJson stx)]
+
+meta partial def stxArr (args : Array Syntax) (i : Nat) (acc : Array Json) : Array Json :=
+  if h : i < args.size then stxArr args (i + 1) (acc.push (stxJson args[i])) else acc
+end
+
+meta def scopeOf (st : Command.State) : Command.Scope :=
+  match st.scopes with
+  | sc :: _ => sc
+  | [] => { header := "" }
+
+meta def parserContext (st : Command.State) : Parser.ParserModuleContext :=
+  let sc := scopeOf st
+  { env := st.env, options := sc.opts, currNamespace := sc.currNamespace, openDecls := sc.openDecls }
+
+meta def inputOf (code : String) : Parser.InputContext :=
+  { inputString := code, fileName := "<prover>", fileMap := code.toFileMap }
+
+meta partial def nameOfParts (parts : List String) (acc : Name) : Name :=
+  match parts with
+  | [] => acc
+  | p :: rest => nameOfParts rest (Name.str acc p)
+
+/-- The declaration a client-side name denotes in stored state `st`: a leading `_root_` is
+dropped, else the current namespace is tried first (as Lean resolves a declaration's own name);
+inside a module a declaration without `public` has a private name. -/
+meta def resolveDecl (st : Command.State) (n0 : Name) : Name :=
+  let (rooted, n) := match nameParts n0 [] with
+    | "_root_" :: rest => (true, nameOfParts rest Name.anonymous)
+    | _ => (false, n0)
+  let ns := (scopeOf st).currNamespace
+  let tryName (c : Name) : Option Name :=
+    if st.env.contains c then some c
+    else if st.env.contains (mkPrivateName st.env c) then some (mkPrivateName st.env c) else none
+  let first := if rooted || ns.isAnonymous then none else tryName (ns ++ n)
+  match first with
+  | some c => c
+  | none => (tryName n).getD n
+
+/-- `next_command`: the command that starts at byte `pos` of `code`, read by Lean's own command
+parser (`Parser.parseCommand`, the one `IO.processCommands` uses) in stored state `env`. The reply
+carries the command's text (from `pos` to where the parser stopped, comments included) and the
+tree of that text parsed again on its own, which is exactly what the client guards and then
+elaborates with `exec`; `one` says the text alone is one complete command, `same` that both
+parses agree (a command whose reading depends on the text after it is refused by the client). -/
+meta def handleNextCommand (s : Server) (id : Json) (envId : Nat) (code : String) (pos : Nat) :
+    IO Json := do
+  match ← getEnvState s envId with
+  | none => return errorReply id "unknown_env" s!"no stored environment {envId}"
+  | some st =>
+    let pm := parserContext st
+    let t0 ← IO.monoNanosNow
+    let (stx, mps, msgs) := Parser.parseCommand (inputOf code) pm { pos := ⟨pos⟩ } {}
+    if stx.getKind == `Lean.Parser.Command.eoi then
+      return Json.mkObj [("id", id), ("ok", true), ("eoi", true)]
+    let text := String.Pos.Raw.extract code ⟨pos⟩ mps.pos
+    let (stx2, mps2, msgs2) := Parser.parseCommand (inputOf text) pm { pos := ⟨0⟩ } {}
+    let (stx3, _, _) := Parser.parseCommand (inputOf text) pm mps2 {}
+    let t1 ← IO.monoNanosNow
+    let one := stx3.getKind == `Lean.Parser.Command.eoi && !msgs2.hasErrors
+    return Json.mkObj [("id", id), ("ok", true), ("eoi", false), ("end", toJson mps.pos.byteIdx),
+      ("text", Json.str text), ("errors", Json.arr (← messagesJson msgs.toList #[])),
+      ("one", toJson one), ("same", toJson (stx.structEq stx2)), ("tree", stxJson stx2),
+      ("lean_ns", toJson (t1 - t0))]
+
+/-- Whether `bs[i:]` is a token of the table (a hand-written walk: `Trie.find?` reaches a
+private helper on the embedded build). -/
+meta partial def trieHas (t : Lean.Data.Trie Parser.Token) (bs : ByteArray) (i : Nat) : Bool :=
+  if i ≥ bs.size then
+    match t with
+    | .leaf v => v.isSome
+    | .node1 v _ _ => v.isSome
+    | .node v _ _ => v.isSome
+  else
+    let b := bs.get! i
+    match t with
+    | .leaf _ => false
+    | .node1 _ c t' => if c == b then trieHas t' bs (i + 1) else false
+    | .node _ cs ts => child cs ts b 0
+where
+  child (cs : ByteArray) (ts : Array (Lean.Data.Trie Parser.Token)) (b : UInt8) (j : Nat) : Bool :=
+    if j ≥ cs.size then false
+    else if cs.get! j == b then
+      match ts[j]? with
+      | some t' => trieHas t' bs (i + 1)
+      | none => false
+    else child cs ts b (j + 1)
+
+meta partial def tokensJson (env : Environment) (xs : List Json) (acc : Array Json) : Array Json :=
+  match xs with
+  | [] => acc
+  | x :: rest =>
+    let known := match x.getStr? with
+      | .ok t => trieHas (Parser.getTokenTable env) t.toUTF8 0
+      | .error _ => false
+    tokensJson env rest (acc.push (toJson known))
+
+/-! Audits of what submitted text added to an environment, against slot 0 (the state right after
+the import, which no submitted text has touched). -/
+
+/-- The names of a constant map's second stage (this session's declarations). Hand-written:
+`PersistentHashMap.foldl` reaches a private helper on the embedded build. -/
+meta partial def nodeNames (n : PersistentHashMap.Node Name ConstantInfo) (acc : List Name) : List Name :=
+  match n with
+  | .entries es => entries es 0 acc
+  | .collision ks _ _ => keys ks 0 acc
+where
+  entries (es : Array (PersistentHashMap.Entry Name ConstantInfo (PersistentHashMap.Node Name ConstantInfo)))
+      (i : Nat) (acc : List Name) : List Name :=
+    if h : i < es.size then
+      let acc := match es[i] with
+        | .entry k _ => k :: acc
+        | .ref n => nodeNames n acc
+        | .null => acc
+      entries es (i + 1) acc
+    else acc
+  keys (ks : Array Name) (i : Nat) (acc : List Name) : List Name :=
+    if h : i < ks.size then keys ks (i + 1) (ks[i] :: acc) else acc
+
+meta partial def nameMem (n : Name) (xs : List Name) : Bool :=
+  match xs with
+  | [] => false
+  | x :: rest => x == n || nameMem n rest
+
+meta partial def constsOf (e : Expr) (acc : List Name) : List Name :=
+  match e with
+  | .const n _ => if nameMem n acc then acc else n :: acc
+  | .app f a => constsOf a (constsOf f acc)
+  | .lam _ t b _ => constsOf b (constsOf t acc)
+  | .forallE _ t b _ => constsOf b (constsOf t acc)
+  | .letE _ t v b _ => constsOf b (constsOf v (constsOf t acc))
+  | .mdata _ b => constsOf b acc
+  | .proj n _ b => constsOf b (if nameMem n acc then acc else n :: acc)
+  | _ => acc
+
+meta partial def forallBody (e : Expr) : Expr :=
+  match e with
+  | .forallE _ _ b _ => forallBody b
+  | .mdata _ b => forallBody b
+  | _ => e
+
+/-- Whether `e` mentions a type that submitted text declared itself (an inductive, structure,
+axiom or opaque constant; a definition counts through its value, so `abbrev MyNat := Nat` does
+not make `OfNat MyNat 2` the user's own). -/
+meta partial def ownsNew (env env0 : Environment) (fuel : Nat) (xs : List Name) : Bool :=
+  match xs with
+  | [] => false
+  | c :: rest =>
+    let mine := if env0.contains c then false else
+      match env.find? c with
+      | some (.defnInfo v) => fuel > 0 && ownsNew env env0 (fuel - 1) (constsOf v.value [])
+      | some (.thmInfo _) => false
+      | some _ => true
+      | none => false
+    mine || ownsNew env env0 fuel rest
+
+meta partial def revList {α : Type} (xs : List α) (acc : List α) : List α :=
+  match xs with
+  | [] => acc
+  | x :: rest => revList rest (x :: acc)
+
+meta partial def prefixesOf (n : Name) (acc : List Name) : List Name :=
+  match n with
+  | .anonymous => acc
+  | .str p _ => prefixesOf p (n :: acc)
+  | .num p _ => prefixesOf p (n :: acc)
+
+meta partial def openedNamespaces (ds : List OpenDecl) (acc : List Name) : List Name :=
+  match ds with
+  | [] => acc
+  | .simple ns _ :: rest => openedNamespaces rest (ns :: acc)
+  | .explicit _ _ :: rest => openedNamespaces rest acc
+
+/-- The rest of `xs` after the proper prefix `pre`, if it is one. -/
+meta partial def stripParts (pre xs : List String) : Option (List String) :=
+  match pre, xs with
+  | [], [] => none
+  | [], rest => some rest
+  | p :: ps, x :: rest => if p == x then stripParts ps rest else none
+  | _ :: _, [] => none
+
+/-- The core names that `user` hides wherever one of `active` is open: `Foo.False` hides `False`
+inside `namespace Foo` or after `open Foo`. -/
+meta partial def shadowed (env0 : Environment) (user : List String) (active : List Name)
+    (acc : Array Json) : Array Json :=
+  match active with
+  | [] => acc
+  | ns :: rest =>
+    let acc := match stripParts (nameParts ns []) user with
+      | some r =>
+        let hidden := nameOfParts r Name.anonymous
+        if env0.contains hidden then acc.push (Json.str hidden.toString) else acc
+      | none => acc
+    shadowed env0 user rest acc
+
+meta partial def auditNames (env env0 : Environment) (active : List Name) (ns : List Name)
+    (acc : Array Json) : Array Json :=
+  match ns with
+  | [] => acc
+  | n :: rest =>
+    if env0.contains n then auditNames env env0 active rest acc else
+    let user := (privateToUserName? n).getD n
+    if user.isInternal || user.hasMacroScopes then auditNames env env0 active rest acc else
+    let hides := shadowed env0 (nameParts user []) active
+      (if env0.contains user then #[Json.str user.toString] else #[])
+    let acc := if hides.size > 0 then
+      acc.push (Json.mkObj [("name", Json.str user.toString), ("problem", "shadows"),
+        ("what", Json.arr hides)]) else acc
+    let acc := if Meta.isInstanceCore env n then
+      match env.find? n with
+      | some ci =>
+        let concl := forallBody ci.type
+        match concl.getAppFn with
+        | .const cls _ =>
+          if env0.contains cls && !ownsNew env env0 8 (constsOf concl []) then
+            acc.push (Json.mkObj [("name", Json.str user.toString), ("problem", "core_instance"),
+              ("what", Json.arr #[Json.str cls.toString])])
+          else acc
+        | _ => acc
+      | none => acc
+    else acc
+    auditNames env env0 active rest acc
+
+/-- `open Foo (x)` and `open Foo renaming x → y` make aliases: one named like a core constant
+hides it. -/
+meta partial def aliasFindings (env0 : Environment) (ds : List OpenDecl) (acc : Array Json) : Array Json :=
+  match ds with
+  | [] => acc
+  | .explicit al decl :: rest =>
+    let acc := if env0.contains al && al != decl then
+      acc.push (Json.mkObj [("name", Json.str al.toString), ("problem", "alias"),
+        ("what", Json.arr #[Json.str decl.toString])]) else acc
+    aliasFindings env0 rest acc
+  | .simple _ _ :: rest => aliasFindings env0 rest acc
+
+meta partial def namesOfJson (xs : List Json) (acc : List Name) : List Name :=
+  match xs with
+  | [] => acc
+  | x :: rest => namesOfJson rest (match x.getStr? with | .ok t => t.toName :: acc | .error _ => acc)
+
+/-- `audit`: what the submitted text in stored state `env` declared that changes what core
+names and notation mean, seen from where the statement is elaborated (the current namespace and
+its parents, the opened namespaces, and `namespaces`, e.g. the theorem name's own prefix):
+declarations that hide a core name there, aliases named like core constants, and instances of
+a core class on core types only. -/
+meta def handleAudit (s : Server) (id : Json) (envId : Nat) (extra : List Json) : IO Json := do
+  match ← getEnvState s envId, ← getEnvState s 0 with
+  | some st, some st0 =>
+    let sc := scopeOf st
+    let active := openedNamespaces sc.openDecls (prefixesOf sc.currNamespace (namesOfJson extra []))
+    let found := auditNames st.env st0.env active (nodeNames st.env.constants.map₂.root []) #[]
+    let found := aliasFindings st0.env sc.openDecls found
+    return Json.mkObj [("id", id), ("ok", true), ("findings", Json.arr found)]
+  | _, _ => return errorReply id "unknown_env" s!"no stored environment {envId}"
+
+/-- Kernel replay (as lean4checker does): every constant the given declarations depend on that
+slot 0 lacks is sent to the kernel again, in dependency order, on top of slot 0's environment,
+where kernel checking was never switched off. Constructors and recursors are regenerated by their
+inductive and compared with the submitted ones. -/
+meta partial def replayConst (env env0 : Environment) (kenv : IO.Ref Kernel.Environment)
+    (done : IO.Ref (List Name)) (opts : Options) (n : Name) : IO (Option String) := do
+  if env0.contains n || nameMem n (← done.get) then return none
+  done.modify (n :: ·)
+  match env.find? n with
+  | none => return some ("unknown constant " ++ n.toString)
+  | some ci =>
+    if ci.isUnsafe then return some ("`" ++ n.toString ++ "` is unsafe")
+    let deps := constsOf ci.type (match ci.value? (allowOpaque := true) with
+      | some v => constsOf v []
+      | none => [])
+    if let some err ← replayList env env0 kenv done opts deps then return some err
+    let add (d : Declaration) : IO (Option String) := do
+      match (← kenv.get).addDecl opts d with
+      | .ok k => kenv.set k; return none
+      | .error e => return some ("kernel: " ++ (← (e.toMessageData opts).toString))
+    match ci with
+    | .defnInfo v => add (.defnDecl v)
+    | .thmInfo v => add (.thmDecl v)
+    | .axiomInfo v => add (.axiomDecl v)
+    | .opaqueInfo v => add (.opaqueDecl v)
+    | .inductInfo v =>
+      -- The whole mutual block and its constructors are added by this one declaration.
+      markInductives env done v.all
+      match ← inductiveTypes env env0 kenv done opts v.all [] with
+      | .error err => return some err
+      | .ok types => add (.inductDecl v.levelParams v.numParams types v.isUnsafe)
+    | .ctorInfo v => generated env env0 kenv done opts n ci.type v.induct
+    | .recInfo v =>
+      match v.all with
+      | i :: _ => generated env env0 kenv done opts n ci.type i
+      | [] => return some ("recursor without inductive " ++ n.toString)
+    | .quotInfo _ => return some ("quotient declaration " ++ n.toString)
+where
+  replayList (env env0 : Environment) (kenv : IO.Ref Kernel.Environment) (done : IO.Ref (List Name))
+      (opts : Options) (xs : List Name) : IO (Option String) := do
+    match xs with
+    | [] => return none
+    | x :: rest =>
+      match ← replayConst env env0 kenv done opts x with
+      | some err => return some err
+      | none => replayList env env0 kenv done opts rest
+  /-- A constructor or recursor: replay its inductive, then it must exist with the same type. -/
+  generated (env env0 : Environment) (kenv : IO.Ref Kernel.Environment) (done : IO.Ref (List Name))
+      (opts : Options) (n : Name) (ty : Expr) (ind : Name) : IO (Option String) := do
+    if let some err ← replayConst env env0 kenv done opts ind then return some err
+    match (← kenv.get).find? n with
+    | some ci' => return if ci'.type == ty then none else some ("`" ++ n.toString ++ "` differs from its kernel-generated version")
+    | none => return some ("`" ++ n.toString ++ "` was not generated by its inductive")
+  markInductives (env : Environment) (done : IO.Ref (List Name)) (all : List Name) : IO Unit := do
+    match all with
+    | [] => pure ()
+    | t :: rest =>
+      done.modify (t :: ·)
+      match env.find? t with
+      | some (.inductInfo v) => markNames done v.ctors
+      | _ => pure ()
+      markInductives env done rest
+  markNames (done : IO.Ref (List Name)) (ns : List Name) : IO Unit := do
+    match ns with
+    | [] => pure ()
+    | n :: rest => done.modify (n :: ·); markNames done rest
+  ctors (env env0 : Environment) (kenv : IO.Ref Kernel.Environment) (done : IO.Ref (List Name))
+      (opts : Options) (cs : List Name) (acc : List Constructor) : IO (Except String (List Constructor)) := do
+    match cs with
+    | [] => return .ok (revList acc [])
+    | c :: rest =>
+      match env.find? c with
+      | some ci =>
+        if let some err ← replayList env env0 kenv done opts (constsOf ci.type []) then return .error err
+        ctors env env0 kenv done opts rest ({ name := c, type := ci.type } :: acc)
+      | none => return .error ("unknown constructor " ++ c.toString)
+  inductiveTypes (env env0 : Environment) (kenv : IO.Ref Kernel.Environment) (done : IO.Ref (List Name))
+      (opts : Options) (all : List Name) (acc : List InductiveType) : IO (Except String (List InductiveType)) := do
+    match all with
+    | [] => return .ok (revList acc [])
+    | t :: rest =>
+      match env.find? t with
+      | some (.inductInfo v) =>
+        match ← ctors env env0 kenv done opts v.ctors [] with
+        | .error err => return .error err
+        | .ok cs => inductiveTypes env env0 kenv done opts rest ({ name := t, type := v.type, ctors := cs } :: acc)
+      | _ => return .error ("unknown inductive " ++ t.toString)
+
+meta partial def listLen {α : Type} (xs : List α) (acc : Nat) : Nat :=
+  match xs with
+  | [] => acc
+  | _ :: rest => listLen rest (acc + 1)
+
+meta partial def replayNames (st : Command.State) (env0 : Environment) (kenv : IO.Ref Kernel.Environment)
+    (done : IO.Ref (List Name)) (opts : Options) (names : List Json) : IO (Option String) := do
+  match names with
+  | [] => return none
+  | j :: rest =>
+    let n0 := (match j.getStr? with | .ok t => t | .error _ => "").toName
+    let n := resolveDecl st n0
+    if !st.env.contains n then return some ("unknown constant " ++ n0.toString)
+    match ← replayConst st.env env0 kenv done opts n with
+    | some err => return some err
+    | none => replayNames st env0 kenv done opts rest
+
+meta def handleReplay (s : Server) (id : Json) (envId : Nat) (names : List Json) (heartbeats : Nat) :
+    IO Json := do
+  match ← getEnvState s envId, ← getEnvState s 0 with
+  | some st, some st0 =>
+    let t0 ← IO.monoNanosNow
+    let kenv ← IO.mkRef st0.env.toKernelEnv
+    let done ← IO.mkRef ([] : List Name)
+    let opts : Options := ({} : Options).setNat `maxHeartbeats heartbeats
+    let err ← replayNames st st0.env kenv done opts names
+    let t1 ← IO.monoNanosNow
+    return Json.mkObj [("id", id), ("ok", true), ("checked", toJson (listLen (← done.get) 0)),
+      ("error", match err with | some e => Json.str e | none => Json.null), ("lean_ns", toJson (t1 - t0))]
+  | _, _ => return errorReply id "unknown_env" s!"no stored environment {envId}"
+
 /-- Node kinds, atoms and identifiers of a syntax tree, for the client's guard. -/
 meta structure Summary where
   kinds : List String := []
@@ -145,7 +543,7 @@ meta def handleParse (s : Server) (id : Json) (envId : Nat) (category : String) 
       return Json.mkObj [("id", id), ("ok", true), ("parsed", true), ("lean_ns", toJson (t1 - t0)),
         ("kinds", Json.arr (strsJson sm.kinds #[])),
         ("atoms", Json.arr (strsJson sm.atoms #[])),
-        ("idents", Json.arr (strsJson sm.idents #[]))]
+        ("idents", Json.arr (strsJson sm.idents #[])), ("tree", stxJson stx)]
 
 /-- `decl`: facts about a declaration in stored state `env` that the verifier needs: its kind,
 its axioms (`collectAxioms`; `#print axioms` is refused inside a module), and whether its type
@@ -155,9 +553,7 @@ meta def handleDecl (s : Server) (id : Json) (envId : Nat) (name : String) (cmpE
   match ← getEnvState s envId with
   | none => return errorReply id "unknown_env" s!"no stored environment {envId}"
   | some st =>
-    -- Inside a module, a declaration without `public` gets a private name.
-    let n0 := name.toName
-    let n := if st.env.contains n0 then n0 else mkPrivateName st.env n0
+    let n := resolveDecl st name.toName
     match st.env.find? n with
     | none => return Json.mkObj [("id", id), ("ok", true), ("found", false)]
     | some ci =>
@@ -174,8 +570,7 @@ meta def handleDecl (s : Server) (id : Json) (envId : Nat) (name : String) (cmpE
         match ← getEnvState s j with
         | none => return errorReply id "unknown_env" s!"no stored environment {j}"
         | some st2 =>
-          let c0 := cmpName.toName
-          let c := if st2.env.contains c0 then c0 else mkPrivateName st2.env c0
+          let c := resolveDecl st2 cmpName.toName
           same := toJson (match st2.env.find? c with
             | some ci2 => ci2.type == ci.type && ci2.levelParams == ci.levelParams
             | none => false)
@@ -216,6 +611,20 @@ meta def handle (s : Server) (text : String) : IO (Option Json) := do
     | .ok "decl" =>
       let cmpEnv := match j.getObjValAs? Nat "cmp_env" with | .ok v => some v | .error _ => none
       return some (← handleDecl s id envId (strField j "name") cmpEnv (strField j "cmp_name"))
+    | .ok "next_command" =>
+      return some (← handleNextCommand s id envId (strField j "code") (natField j "pos" 0))
+    | .ok "tokens" =>
+      match ← getEnvState s envId with
+      | none => return some (errorReply id "unknown_env" s!"no stored environment {envId}")
+      | some st =>
+        let toks := match j.getObjVal? "tokens" with | .ok (.arr a) => a.toList | _ => []
+        return some (Json.mkObj [("id", id), ("ok", true), ("known", Json.arr (tokensJson st.env toks #[]))])
+    | .ok "audit" =>
+      let extra := match j.getObjVal? "namespaces" with | .ok (.arr a) => a.toList | _ => []
+      return some (← handleAudit s id envId extra)
+    | .ok "replay" =>
+      let names := match j.getObjVal? "names" with | .ok (.arr a) => a.toList | _ => []
+      return some (← handleReplay s id envId names (natField j "heartbeats" 200000))
     | .ok "forget" =>
       let ids := match j.getObjVal? "envs" with
         | .ok (.arr a) => a.toList

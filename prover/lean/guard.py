@@ -1,34 +1,35 @@
-"""The default guard for untrusted tactics and proofs: decides from Lean's parse, before Lean runs them.
+"""The one guard for untrusted Lean text: header commands, theorem signatures, proofs and tactics.
 
-Tactics and proofs come from models and users. Before Lean elaborates one, `LeanServer` parses it
-(Lean's own parser, against the proof's environment) and asks a `TacticGuard`; `SyntaxGuard` is
-the default. It decides from the parsed syntax tree's node kinds, atoms and identifiers:
+Everything a model, a user or a benchmark file writes is parsed by Lean (against the environment
+it will be elaborated in) before Lean elaborates it, and this guard decides from that parse tree
+(`prover.lean.syntax`): node kinds, atoms, and identifiers as the names Lean read. Nothing here
+reads raw text, so comments, string and char literals, guillemets and odd spacing change nothing.
 
-1. Denied kinds (each with its reason): anything that runs meta code (`run_tac`, `by_elab`), changes
-   the rules (`set_option` of an option not on the allowlist, `open … in`, attributes, commands
-   nested in a proof), skips checking (`sorry`, `admit`, `native_decide`) or is `unsafe`.
-2. Tactic kinds must be on an allowlist (`ALLOWED_TACTIC_KINDS`, extended per instance with
-   `extra_tactic_kinds`): a tactic nobody reviewed (e.g. `sleep`, or a `macro "x" : tactic` from a
-   header) is refused rather than trusted. Term kinds are inert data and pass unless denied.
-3. Denied atoms and identifiers, a second layer for the same things (`sorryAx`, `Lean.ofReduceBool`,
-   `implemented_by`, `decide +native`, ...).
+* Proofs, tactics and terms (signatures): tactic kinds must be on an allowlist
+  (`ALLOWED_TACTIC_KINDS`, extensible per instance but never over `DENIED_KINDS`); term kinds are
+  inert data unless denied (meta code: `by_elab`, quotations; `sorry`; `unsafe`; attributes; any
+  command node); denied atoms and identifiers are a second layer (`sorryAx`, `Lean.ofReduceBool`,
+  `native`, `debug.*`); `set_option` only for the options in `ALLOWED_OPTIONS`, read from the
+  option's identifier node, whatever its spelling.
+* Header commands (`check_command`): an allowlist of command kinds (definitions, structures,
+  instances, namespaces, `open`, `variable`, notation whose right side passes the term rules, ...);
+  attributes and `deriving` handlers from allowlists; inside them the proof rules apply. Meta code in
+  any form (`#eval`, `run_cmd`, `macro`, `syntax`, `elab`, `initialize`, code-registering
+  attributes, `implemented_by`/`extern`, `unsafe`) is refused.
 
-The guard is defence in depth, not the proof of soundness: `prover.verify` re-elaborates every
-claimed proof from scratch, compares its type with the statement and audits its axioms, so a trick
-that slips past the guard still cannot be reported as proved.
-
-`check_header` applies coarser, text-level rules (comments and strings masked) to the commands
-before a theorem, which are the user's own definitions but must not run meta code or switch off
-kernel checking.
+What the guard cannot see from syntax alone is checked by Lean after the header elaborates
+(`LeanServer.audit`: instances of core classes on core types, declarations hiding core names) and
+by the verifier (exact statement type, kernel replay of everything submitted, axiom audit). A
+documented trusted mode (`SyntaxGuard(trusted=True)`) lets a user's own project files through; it
+is never the default and never used for model output.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from prover.lean.snippet import mask_comments_and_strings
+from prover.lean import syntax as S
 
 if TYPE_CHECKING:  # server.py imports this module for its default guard
     from prover.lean.server import ParseResult
@@ -42,6 +43,11 @@ DENIED_KINDS: dict[str, str] = {
     "Lean.Parser.Tactic.nativeDecide": "`native_decide` trusts compiled code (axiom `Lean.ofReduceBool`)",
     "Lean.Parser.Tactic.runTac": "`run_tac` runs arbitrary meta code (IO, environment changes)",
     "Lean.byElab": "`by_elab` runs arbitrary meta code",
+    "Lean.runCmd": "`run_cmd` runs arbitrary meta code",
+    "Lean.runElab": "`run_elab` runs arbitrary meta code",
+    "Lean.runMeta": "`run_meta` runs arbitrary meta code",
+    "Lean.Parser.Term.dynamicQuot": "syntax quotations belong to meta code, not proofs",
+    "Lean.Parser.Command.unsafe": "`unsafe` declarations bypass the kernel's safety checks",
     "Lean.Parser.Tactic.open": "`open … in` changes what names and notations mean; use qualified names",
     "Lean.Parser.Term.open": "`open … in` changes what names and notations mean; use qualified names",
     "Lean.Parser.Term.unsafe": "`unsafe` terms bypass the kernel's safety checks",
@@ -53,14 +59,10 @@ DENIED_KINDS: dict[str, str] = {
     "Lean.Parser.Term.quot": "syntax quotations belong to meta code, not proofs",
     "Lean.Parser.Tactic.quot": "syntax quotations belong to meta code, not proofs",
 }
-DENIED_KIND_PREFIXES: dict[str, str] = {
-    # `open X in` carries Command.openSimple etc.; any command node inside a proof is smuggled.
-    "Lean.Parser.Command.": "a command inside a proof",
-    "Lean.Parser.Attr.": "attributes inside a proof change the environment's rules",
-}
 
 # `set_option … in` nodes: allowed only for the options in `ALLOWED_OPTIONS`.
-SET_OPTION_KINDS = frozenset({"Lean.Parser.Tactic.set_option", "Lean.Parser.Term.set_option"})
+SET_OPTION_KINDS = frozenset({"Lean.Parser.Tactic.set_option", "Lean.Parser.Term.set_option",
+                              "Lean.Parser.Command.set_option"})
 # Limits that only make elaboration give up later; they cannot change what is accepted.
 ALLOWED_OPTIONS = frozenset({
     "maxHeartbeats", "maxRecDepth", "synthInstance.maxHeartbeats", "synthInstance.maxSize",
@@ -206,37 +208,63 @@ ALLOWED_TACTIC_KINDS = frozenset({
 # Conversion mode only rewrites the goal (its nested tactics are checked like any other).
 ALLOWED_TACTIC_PREFIXES = ("Lean.Parser.Tactic.Conv.",)
 
-_SET_OPTION = re.compile(r"\bset_option\s+(\S+)\s+(\S+)")
-_WORD = re.compile(r"(?<![\w.'!?])(#[A-Za-z_]+!?|[A-Za-z_][\w.'!?]*)")
-_ATTR_BLOCK = re.compile(r"@\[([^\]]*)\]|\battribute\s*\[([^\]]*)\]")
 
-# Header (the user's own commands before the theorem): commands that run meta code at
-# elaboration time could add unchecked "theorems" to the environment, or do IO.
-HEADER_DENIED_WORDS: dict[str, str] = {
-    "#eval": "`#eval` runs code", "#eval!": "`#eval` runs code", "#exit": "`#exit` hides the rest",
-    "run_cmd": "`run_cmd` runs meta code", "run_elab": "`run_elab` runs meta code",
-    "run_meta": "`run_meta` runs meta code", "run_tac": "`run_tac` runs meta code",
-    "by_elab": "`by_elab` runs meta code", "elab": "`elab` defines an elaborator (meta code)",
-    "elab_rules": "`elab_rules` defines an elaborator (meta code)",
-    "initialize": "`initialize` runs code", "builtin_initialize": "`builtin_initialize` runs code",
-    "meta": "`meta` code runs at elaboration time", "unsafe": "`unsafe` bypasses the kernel's checks",
-    "implemented_by": "`implemented_by` swaps in untrusted compiled code",
-    "extern": "`extern` swaps in untrusted compiled code", "import": "imports are fixed by the server",
-    "native_decide": "`native_decide` trusts compiled code",
-}
-# Attributes that register meta code or change compilation; others (simp, instance, …) are the
-# user's ordinary business.
-HEADER_DENIED_ATTRIBUTES = frozenset({
-    "init", "builtin_init", "command_elab", "term_elab", "tactic", "macro", "builtin_command_elab",
-    "builtin_term_elab", "builtin_tactic", "builtin_macro", "env_linter", "implemented_by", "extern",
-    "export", "csimp", "command_parser", "term_parser", "tactic_parser", "builtin_doc",
-    "delab", "app_unexpander", "incremental", "builtin_incremental", "code_action", "hole_code_action",
+# -- header commands -----------------------------------------------------------------------------
+
+# The kinds of declaration a header may contain (inside `Lean.Parser.Command.declaration`).
+HEADER_DECLARATION_KINDS = frozenset({
+    "Lean.Parser.Command.definition", "Lean.Parser.Command.theorem", "Lean.Parser.Command.abbrev",
+    "Lean.Parser.Command.instance", "Lean.Parser.Command.structure", "Lean.Parser.Command.inductive",
+    "Lean.Parser.Command.classInductive", "Lean.Parser.Command.example", "Lean.Parser.Command.axiom",
+    "Lean.Parser.Command.opaque",
 })
-HEADER_DENIED_OPTION_PREFIXES = ("debug.", "internal.", "Elab.", "compiler.")
-
-
-def _bare(kind: str) -> str:
-    return kind.replace("«", "").replace("»", "")
+# Commands that only organise names, scopes and options (their parts are checked all the same).
+HEADER_PLAIN_COMMANDS = frozenset({
+    "Lean.Parser.Command.namespace", "Lean.Parser.Command.end", "Lean.Parser.Command.section",
+    "Lean.Parser.Command.open", "Lean.Parser.Command.variable", "Lean.Parser.Command.universe",
+    "Lean.Parser.Command.set_option", "Lean.Parser.Command.check", "Lean.Parser.Command.moduleDoc",
+    "Lean.Parser.Command.omit", "Lean.Parser.Command.include",
+})
+# Notation: the right side is a term (checked like any term); the tokens must be new (the caller
+# asks Lean's token table: `notation_tokens`).
+HEADER_NOTATION_COMMANDS = frozenset({"Lean.Parser.Command.notation", "Lean.Parser.Command.mixfix"})
+HEADER_DENIED_COMMANDS: dict[str, str] = {
+    "Lean.Parser.Command.eval": "`#eval` runs code", "Lean.Parser.Command.evalBang": "`#eval!` runs code",
+    "Lean.runCmd": "`run_cmd` runs meta code", "Lean.runElab": "`run_elab` runs meta code",
+    "Lean.runMeta": "`run_meta` runs meta code", "Lean.Parser.Command.macro": "`macro` rewrites syntax unchecked",
+    "Lean.Parser.Command.macro_rules": "`macro_rules` rewrites syntax unchecked",
+    "Lean.Parser.Command.syntax": "`syntax` extends the parser", "Lean.Parser.Command.syntaxAbbrev": "`syntax` extends the parser",
+    "Lean.Parser.Command.syntaxCat": "new syntax categories extend the parser",
+    "Lean.Parser.Command.elab": "`elab` defines an elaborator (meta code)",
+    "Lean.Parser.Command.elab_rules": "`elab_rules` defines an elaborator (meta code)",
+    "Lean.Parser.Command.initialize": "`initialize` runs code", "Lean.Parser.Command.export":
+        "`export` adds aliases that can hide core names",
+    "Lean.Parser.Command.exit": "`#exit` hides the rest",
+}
+# Attributes a header declaration may carry; every other one (code registration, `extern`,
+# `implemented_by`, `default_instance`, `macro`, `tactic`, `csimp`, ...) is refused.
+ALLOWED_ATTRIBUTE_KINDS = frozenset({
+    "Lean.Parser.Attr.simp", "Lean.Parser.Attr.instance", "Lean.Parser.Attr.ext",
+    "Lean.Parser.Attr.grind", "Lean.Parser.Attr.grindEq", "Lean.Parser.Attr.grindMod",
+})
+ALLOWED_SIMPLE_ATTRIBUTES = frozenset({
+    "simp", "reducible", "irreducible", "semireducible", "inline", "noinline", "specialize",
+    "match_pattern", "refl", "symm", "induction_eliminator", "cases_eliminator", "ext", "grind",
+    "local", "scoped", "instance",
+})
+ALLOWED_DERIVING = frozenset({"Repr", "DecidableEq", "BEq", "Hashable", "Inhabited", "Ord", "Nonempty",
+                              "ToString"})
+# Options a header may set beyond the proof options. `maxHeartbeats 0` is allowed there: every
+# statement step and every verified proof runs under its own `set_option maxHeartbeats N in`.
+HEADER_OPTIONS = frozenset({"autoImplicit", "relaxedAutoImplicit"})
+HEADER_OPTION_PREFIXES = ("pp.", "linter.")
+# Atoms that are legitimate header keywords (the command allowlist decides about them there).
+HEADER_ATOMS = frozenset({"notation", "infix", "infixl", "infixr", "prefix", "postfix", "local",
+                          "open", "axiom", "attribute", "sorry", "admit"})
+# `sorry` in a header lemma is not refused here: a proof that uses it rests on `sorryAx`, which
+# the axiom audit refuses; an unused sorried helper proves nothing and harms nothing.
+HEADER_ALLOWED_KINDS = frozenset({"Lean.Parser.Tactic.tacticSorry", "Lean.Parser.Tactic.tacticAdmit",
+                                  "Lean.Parser.Term.sorry"})
 
 
 def is_tactic_kind(kind: str) -> bool:
@@ -245,25 +273,31 @@ def is_tactic_kind(kind: str) -> bool:
     Tactics live in `Lean.Parser.Tactic`, in `….Tactic.…` elaborator namespaces, or carry the
     auto-generated `tactic…` name that `syntax`/`macro … : tactic` gives them (`tacticFunext___`).
     """
-    parts = _bare(kind).split(".")
+    parts = kind.replace("«", "").replace("»", "").split(".")
     return (kind.startswith("Lean.Parser.Tactic.") or "Tactic" in parts[:-1]
             or parts[-1].startswith("tactic") or parts[-1].endswith("Tactic"))
 
 
 class SyntaxGuard:
-    """Refuses tactics and proofs whose parse contains anything beyond plain proof steps."""
+    """Refuses untrusted Lean text whose parse holds anything beyond plain mathematics and proof steps."""
 
     def __init__(self, *, extra_tactic_kinds: Iterable[str] = (), extra_options: Iterable[str] = (),
-                 max_heartbeats: int = 2_000_000) -> None:
+                 max_heartbeats: int = 2_000_000, trusted: bool = False) -> None:
         """
         Args:
             extra_tactic_kinds: tactic syntax kinds to allow beyond `ALLOWED_TACTIC_KINDS`.
             extra_options: `set_option` names to allow beyond `ALLOWED_OPTIONS`.
             max_heartbeats: the highest `maxHeartbeats` (in Lean's thousands) a proof may set.
+            trusted: the documented trusted mode for a user's own project files: header commands
+                and statements pass unchecked (meta code may run); proofs and tactics are still
+                checked. Never the default, never for model output or benchmark files.
         """
         self.allowed_tactic_kinds = ALLOWED_TACTIC_KINDS | frozenset(extra_tactic_kinds)
         self.allowed_options = ALLOWED_OPTIONS | frozenset(extra_options)
         self.max_heartbeats = max_heartbeats
+        self.trusted = trusted
+
+    # -- proofs, tactics, terms
 
     def check_tactic(self, tactic: str, parsed: ParseResult) -> str | None:
         """The `TacticGuard` hook: a reason to refuse one tactic, or None to let it run."""
@@ -273,76 +307,213 @@ class SyntaxGuard:
         """A reason to refuse a tactic or a proof (term or tactic block), or None.
 
         Args:
-            text: what was parsed (used only to read `set_option` values next to their nodes).
+            text: what was parsed (kept for the protocol; the decision reads only the tree).
             parsed: Lean's parse of `text`.
         """
         if not parsed.ok:
             return f"does not parse: {parsed.error}"
-        # Exact denials first, over the whole tree, so the reason names the construct itself
-        # (`open … in`) rather than one of its parts (the command node inside it).
-        for kind in parsed.kinds:
-            if kind in DENIED_KINDS:
+        return self._check_tree(parsed.tree, header=False)
+
+    def check_statement(self, tree: S.Syntax) -> str | None:
+        """A reason to refuse a theorem's signature (binders and type), or None."""
+        if self.trusted:
+            return None
+        # The signature node itself (`declSig`) is a command part; its binders and type are terms.
+        parts = tree.children if isinstance(tree, S.Node) else (tree,)
+        for part in parts:
+            if (why := self._check_tree(part, header=False)) is not None:
+                return why
+        return None
+
+    # -- header commands
+
+    def check_command(self, tree: S.Syntax) -> str | None:
+        """A reason to refuse one header command (Lean's parse of it), or None.
+
+        The caller also checks `notation_tokens(tree)` against Lean's token table and, once the
+        header has elaborated, audits what it declared (`LeanServer.audit`).
+        """
+        if self.trusted:
+            return None
+        if not isinstance(tree, S.Node):
+            return "header refused: not a command"
+        kind = tree.kind
+        if kind in HEADER_DENIED_COMMANDS:
+            return f"header refused: {HEADER_DENIED_COMMANDS[kind]}"
+        if kind == "Lean.Parser.Command.in":
+            # `cmd₁ in cmd₂`: both halves are commands of their own.
+            for part in (tree.child(0), tree.child(2)):
+                if (why := self.check_command(part)) is not None:
+                    return why
+            return None
+        if kind == "Lean.Parser.Command.mutual":
+            for part in S.walk(tree.child(1)):
+                if isinstance(part, S.Node) and part.kind == "Lean.Parser.Command.declaration":
+                    if (why := self.check_command(part)) is not None:
+                        return why
+            return self._check_tree(tree, header=True, skip_decls=True)
+        if kind == "Lean.Parser.Command.declaration":
+            decl = tree.child(1)
+            dkind = decl.kind if isinstance(decl, S.Node) else "?"
+            if dkind not in HEADER_DECLARATION_KINDS:
+                return f"header refused: declaration kind `{dkind}` is not on the guard's allowlist"
+            return self._check_tree(tree, header=True)
+        if kind == "Lean.Parser.Command.attribute":
+            return self._check_tree(tree, header=True)
+        if kind == "Lean.Parser.Command.deriving":
+            return self._check_tree(tree, header=True)
+        if kind in HEADER_NOTATION_COMMANDS:
+            if (why := self._notation_tokens_or_why(tree)[1]) is not None:
+                return why
+            return self._check_tree(tree, header=True)
+        if kind in HEADER_PLAIN_COMMANDS:
+            return self._check_tree(tree, header=True)
+        return f"header refused: command `{kind}` is not on the guard's allowlist"
+
+    def notation_tokens(self, tree: S.Syntax) -> list[str]:
+        """The tokens a notation command introduces (the caller checks that Lean has none of them)."""
+        return self._notation_tokens_or_why(tree)[0]
+
+    @staticmethod
+    def _notation_tokens_or_why(tree: S.Syntax) -> tuple[list[str], str | None]:
+        if not isinstance(tree, S.Node) or tree.kind not in HEADER_NOTATION_COMMANDS:
+            return [], None
+        tokens: list[str] = []
+        for part in tree.children:
+            if isinstance(part, S.Atom) and part.text == "=>":
+                break  # the right side is a term; its string literals are data, not tokens
+            for lit in S.nodes(part, "str"):
+                atom = lit.child(0)
+                value = S.string_literal(atom) if isinstance(atom, S.Atom) else None
+                tok = value.strip() if value is not None else ""
+                if not tok:
+                    return [], "header refused: a notation token that is empty or not plainly written"
+                if tok[0].isalpha() or tok[0] == "_":
+                    return [], (f"header refused: notation token `{tok}` looks like a name and would "
+                                "turn it into a keyword; use a symbol")
+                tokens.append(tok)
+        return tokens, None
+
+    # -- the walk
+
+    def _check_tree(self, tree: S.Syntax, *, header: bool, skip_decls: bool = False) -> str | None:
+        stack: list[S.Syntax] = [tree]
+        while stack:
+            t = stack.pop()
+            if t is None:
+                continue
+            if isinstance(t, S.Atom):
+                if (why := self._check_atom(t.text, header)) is not None:
+                    return why
+                continue
+            if isinstance(t, S.Ident):
+                if (why := self._check_ident(t)) is not None:
+                    return why
+                continue
+            kind = t.kind
+            if skip_decls and kind == "Lean.Parser.Command.declaration" and t is not tree:
+                continue  # checked on its own by `check_command`
+            if kind in DENIED_KINDS and not (header and kind in HEADER_ALLOWED_KINDS):
                 return f"refused: {DENIED_KINDS[kind]} ({kind})"
-        for kind in parsed.kinds:
-            for prefix, why in DENIED_KIND_PREFIXES.items():
-                if kind.startswith(prefix):
-                    return f"refused: {why} ({kind})"
-            if is_tactic_kind(kind) and kind not in self.allowed_tactic_kinds \
+            if header and kind == "Lean.Parser.Term.attributes":
+                if (why := self._check_attributes(t)) is not None:
+                    return why
+                continue
+            if header and kind == "Lean.Parser.Command.attribute":
+                # `attribute [a, b] names`: the attributes, never `instance` on existing names.
+                for inst in S.nodes(t, "Lean.Parser.Term.attrInstance"):
+                    if (why := self._check_attr_instance(inst, on_existing=True)) is not None:
+                        return why
+                stack.extend(c for c in t.children if not (isinstance(c, S.Node) and c.kind == "null"
+                                                           and any(S.nodes(c, "Lean.Parser.Term.attrInstance"))))
+                continue
+            if header and kind in ("Lean.Parser.Command.optDeriving", "Lean.Parser.Command.deriving"):
+                for ident in S.idents(t):
+                    if ident.name not in ALLOWED_DERIVING:
+                        return f"header refused: `deriving {ident.name}` is not on the guard's allowlist"
+                continue
+            if kind in SET_OPTION_KINDS:
+                if (why := self._check_set_option(t, header)) is not None:
+                    return why
+            elif kind.startswith("Lean.Parser.Command.") and not header:
+                return f"refused: a command inside a proof ({kind})"
+            elif kind.startswith("Lean.Parser.Attr.") or kind in ("Lean.Parser.Term.attrInstance",):
+                return f"refused: attributes inside a proof change the environment's rules ({kind})"
+            elif is_tactic_kind(kind) and kind not in self.allowed_tactic_kinds \
                     and not kind.startswith(ALLOWED_TACTIC_PREFIXES):
                 return f"refused: tactic `{kind}` is not on the guard's allowlist"
-        for atom in parsed.atoms:
-            if atom in DENIED_ATOMS:
-                return f"refused: {DENIED_ATOMS[atom]}"
-            if len(atom) > 1 and atom[0] == "#" and atom[1].isalpha():
-                return f"refused: a command (`{atom}`) inside a proof"
-        for ident in parsed.idents:
-            # `Lean.trustCompiler.elim` reaches the constant as much as `Lean.trustCompiler` does.
-            parts = ident.split(".")
-            for i in range(1, len(parts) + 1):
-                if (head := ".".join(parts[:i])) in DENIED_IDENTS:
-                    return f"refused: {DENIED_IDENTS[head]}"
-            for prefix, why in DENIED_IDENT_PREFIXES.items():
-                if ident.startswith(prefix):
-                    return f"refused: {why} (`{ident}`)"
-        return self._check_set_options(text, parsed)
-
-    def _check_set_options(self, text: str, parsed: ParseResult) -> str | None:
-        nodes = sum(1 for k in parsed.kinds if k in SET_OPTION_KINDS)
-        if not nodes:
-            return None
-        # Lean's summary is flat, so the option names are read from the text next to each
-        # `set_option` keyword; both counts must agree, and each name must be an identifier Lean
-        # parsed, or the guard refuses (it never guesses in the permissive direction).
-        found = _SET_OPTION.findall(mask_comments_and_strings(text))
-        if len(found) != nodes:
-            return "refused: could not identify the option of every `set_option`"
-        for name, value in found:
-            if name not in self.allowed_options or name not in parsed.idents:
-                return f"refused: `set_option {name}` may change the rules (allowed: " \
-                       f"{', '.join(sorted(self.allowed_options))})"
-            if name in CAPPED_OPTIONS and not (value.isdigit() and 0 < int(value) <= self.max_heartbeats):
-                return f"refused: `set_option {name} {value}` must be between 1 and {self.max_heartbeats}"
-            if name == "maxRecDepth" and not (value.isdigit() and 0 < int(value) <= MAX_REC_DEPTH):
-                return f"refused: `set_option maxRecDepth {value}` must be between 1 and {MAX_REC_DEPTH}"
+            stack.extend(reversed(t.children))
         return None
 
-    def check_header(self, header: str) -> str | None:
-        """A reason to refuse the commands before a theorem (the user's definitions), or None.
-
-        Text-level (comments and strings masked): definitions, notation, macros and axioms are the
-        user's business (the axiom audit still sees every axiom a proof uses), but nothing may run
-        meta code at elaboration time or switch off kernel checking.
-        """
-        masked = mask_comments_and_strings(header)
-        for word in _WORD.findall(masked):
-            if word in HEADER_DENIED_WORDS:
-                return f"header refused: {HEADER_DENIED_WORDS[word]}"
-        for m in _ATTR_BLOCK.finditer(masked):
-            for item in (m.group(1) or m.group(2) or "").split(","):
-                words = [w for w in item.replace("-", " ").split() if w not in ("local", "scoped")]
-                if words and words[0] in HEADER_DENIED_ATTRIBUTES:
-                    return f"header refused: attribute `{words[0]}` registers or swaps in code"
-        for name, _value in _SET_OPTION.findall(masked):
-            if name.strip("«»").startswith(HEADER_DENIED_OPTION_PREFIXES):
-                return f"header refused: `set_option {name}` may switch off checking"
+    @staticmethod
+    def _check_atom(atom: str, header: bool) -> str | None:
+        if atom in DENIED_ATOMS and not (header and atom in HEADER_ATOMS):
+            return f"refused: {DENIED_ATOMS[atom]}"
+        if len(atom) > 1 and atom[0] == "#" and atom[1].isalpha() and not (header and atom == "#check"):
+            return f"refused: a command (`{atom}`) inside a proof"
         return None
+
+    @staticmethod
+    def _check_ident(ident: S.Ident) -> str | None:
+        # `Lean.trustCompiler.elim` reaches the constant as much as `Lean.trustCompiler` does.
+        parts = ident.parts
+        for i in range(1, len(parts) + 1):
+            if (head := ".".join(parts[:i])) in DENIED_IDENTS:
+                return f"refused: {DENIED_IDENTS[head]}"
+        name = ident.name
+        for prefix, why in DENIED_IDENT_PREFIXES.items():
+            if name.startswith(prefix):
+                return f"refused: {why} (`{name}`)"
+        return None
+
+    def _check_attributes(self, node: S.Node) -> str | None:
+        for inst in S.nodes(node, "Lean.Parser.Term.attrInstance"):
+            if (why := self._check_attr_instance(inst, on_existing=False)) is not None:
+                return why
+        return None
+
+    def _check_attr_instance(self, inst: S.Node, *, on_existing: bool) -> str | None:
+        attr = inst.child(1)
+        if not isinstance(attr, S.Node):
+            return "header refused: an attribute Lean could not read"
+        if attr.kind == "Lean.Parser.Attr.simple":
+            ident = attr.child(0)
+            name = ident.name if isinstance(ident, S.Ident) else "?"
+            if name not in ALLOWED_SIMPLE_ATTRIBUTES or (on_existing and name == "instance"):
+                return f"header refused: attribute `{name}` is not on the guard's allowlist"
+            return self._check_tree(attr.child(1), header=True)
+        if attr.kind not in ALLOWED_ATTRIBUTE_KINDS or (on_existing and attr.kind == "Lean.Parser.Attr.instance"):
+            return f"header refused: attribute `{attr.kind}` is not on the guard's allowlist"
+        return self._check_tree(attr, header=True)
+
+    def _check_set_option(self, node: S.Node, header: bool) -> str | None:
+        # `set_option <ident> <value>` (then `in …` for the tactic/term forms): the option is the
+        # name Lean read from the identifier node, so no spelling (`«debug».x`) hides it.
+        ident = node.child(1)
+        if not isinstance(ident, S.Ident):
+            return "refused: could not identify the option of a `set_option`"
+        name = ident.name
+        # The value is the first part after the name that holds a token (an optional `=` slot
+        # sits between them).
+        rest = [c for c in node.children[2:] if not S.is_empty(c)]
+        text = _value_text(rest[0]) if rest else ""
+        allowed = name in self.allowed_options or (header and (
+            name in HEADER_OPTIONS or name.startswith(HEADER_OPTION_PREFIXES)))
+        if not allowed:
+            return f"refused: `set_option {name}` may change the rules (allowed: " \
+                   f"{', '.join(sorted(self.allowed_options | (HEADER_OPTIONS if header else frozenset())))})"
+        if name in CAPPED_OPTIONS:
+            low = 0 if header and name == "maxHeartbeats" else 1
+            if not (text.isdigit() and low <= int(text) <= self.max_heartbeats):
+                return f"refused: `set_option {name} {text}` must be between {low} and {self.max_heartbeats}"
+        if name == "maxRecDepth" and not (text.isdigit() and 0 < int(text) <= MAX_REC_DEPTH):
+            return f"refused: `set_option maxRecDepth {text}` must be between 1 and {MAX_REC_DEPTH}"
+        return None
+
+
+def _value_text(value: S.Syntax) -> str:
+    if isinstance(value, S.Atom):
+        return value.text
+    if isinstance(value, S.Node):
+        return "".join(S.atoms(value))
+    return ""

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from prover.lean import syntax
 from prover.lean.errors import (
     InvalidRequest,
     LeanCrashed,
@@ -41,7 +42,7 @@ from prover.lean.errors import (
     LeanTimeout,
 )
 from prover.lean.runtime import Runtime, resolve_runtime, server_source_dir
-from prover.lean.snippet import ensure_text, split_snippet
+from prover.lean.snippet import ensure_text
 from prover.lean.types import (
     CommandResult,
     DeclInfo,
@@ -89,6 +90,72 @@ class ParseResult:
     kinds: tuple[str, ...] = ()
     atoms: tuple[str, ...] = ()
     idents: tuple[str, ...] = ()
+    lean_seconds: float = 0.0
+    tree: syntax.Syntax = None  # Lean's parse tree (the guard decides on this)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "error": self.error, "kinds": list(self.kinds), "atoms": list(self.atoms),
+                "idents": list(self.idents), "lean_seconds": self.lean_seconds,
+                "tree": syntax.to_json(self.tree)}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> ParseResult:
+        return cls(d["ok"], d.get("error", ""), tuple(d.get("kinds", ())), tuple(d.get("atoms", ())),
+                   tuple(d.get("idents", ())), d.get("lean_seconds", 0.0), syntax.from_json(d.get("tree")))
+
+
+@dataclass(frozen=True)
+class CommandRead:
+    """One command read by Lean's command parser (`next_command`), not yet elaborated.
+
+    `text` runs from the requested position to where the parser stopped (comments included);
+    `tree` is Lean's parse of `text` on its own, which is what gets guarded and then elaborated.
+    """
+
+    eoi: bool  # nothing but whitespace and comments was left
+    text: str = ""
+    end: int = 0  # byte offset after the command, to read the next one from
+    errors: tuple[LeanMessage, ...] = ()
+    one: bool = False  # `text` alone is exactly one command, read without error
+    same: bool = False  # both readings (in context, alone) gave the same tree
+    tree: syntax.Syntax = None
+    lean_seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"eoi": self.eoi, "text": self.text, "end": self.end,
+                "errors": [m.to_json() for m in self.errors], "one": self.one, "same": self.same,
+                "tree": syntax.to_json(self.tree), "lean_seconds": self.lean_seconds}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> CommandRead:
+        return cls(d["eoi"], d.get("text", ""), d.get("end", 0),
+                   tuple(LeanMessage.from_json(m) for m in d.get("errors", ())), d.get("one", False),
+                   d.get("same", False), syntax.from_json(d.get("tree")), d.get("lean_seconds", 0.0))
+
+
+@dataclass(frozen=True)
+class AuditFinding:
+    """Something submitted text declared that changes what a core name or notation means."""
+
+    name: str  # the declaration (or alias) as the user wrote it
+    problem: str  # "shadows", "alias" or "core_instance"
+    what: tuple[str, ...]  # the core names hidden, or the class instantiated
+
+    def __str__(self) -> str:
+        if self.problem == "core_instance":
+            return (f"`{self.name}` is an instance of the core class `{self.what[0]}` on core types only: "
+                    "it would change what core notation means")
+        if self.problem == "alias":
+            return f"`open … renaming/(…)` makes `{self.name}` (a core name) mean `{self.what[0]}`"
+        return f"`{self.name}` hides the core name(s) {', '.join(f'`{w}`' for w in self.what)}"
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """The kernel's verdict on re-adding submitted declarations to a never-modified environment."""
+
+    checked: int  # how many constants were re-sent to the kernel
+    error: str | None  # None: every one was accepted
     lean_seconds: float = 0.0
 
 
@@ -429,7 +496,48 @@ class LeanServer:
         if not reply["parsed"]:
             return ParseResult(False, error=reply.get("parse_error", ""), lean_seconds=lean_s)
         return ParseResult(True, kinds=tuple(reply["kinds"]), atoms=tuple(reply["atoms"]),
-                           idents=tuple(reply["idents"]), lean_seconds=lean_s)
+                           idents=tuple(reply["idents"]), lean_seconds=lean_s,
+                           tree=syntax.from_json(reply.get("tree")))
+
+    def next_command(self, code: str | bytes, pos: int = 0, *, env: int = 0) -> CommandRead:
+        """Read (parse, not elaborate) the command at byte offset `pos` of `code` in environment `env`."""
+        code = ensure_text(code, "code")
+        with self._lock:
+            reply = self._send({"cmd": "next_command", "env": self._lean_env(env), "code": code, "pos": pos},
+                               self.config.request_timeout)
+        if reply["eoi"]:
+            return CommandRead(eoi=True)
+        return CommandRead(
+            eoi=False, text=reply["text"], end=reply["end"],
+            errors=tuple(LeanMessage.from_json(m) for m in reply["errors"]), one=reply["one"],
+            same=reply["same"], tree=syntax.from_json(reply["tree"]), lean_seconds=reply["lean_ns"] / 1e9,
+        )
+
+    def known_tokens(self, tokens: Iterable[str], *, env: int = 0) -> tuple[bool, ...]:
+        """For each text, whether it is already a token of environment `env`'s parser."""
+        toks = [ensure_text(t, "token") for t in tokens]
+        with self._lock:
+            reply = self._send({"cmd": "tokens", "env": self._lean_env(env), "tokens": toks},
+                               self.config.request_timeout)
+        return tuple(bool(k) for k in reply["known"])
+
+    def audit(self, env: int, *, namespaces: Iterable[str] = ()) -> tuple[AuditFinding, ...]:
+        """What the code in stored environment `env` declared that changes core names or notation,
+        seen from where a statement is elaborated (plus `namespaces`, e.g. the theorem's prefix)."""
+        with self._lock:
+            reply = self._send({"cmd": "audit", "env": self._lean_env(env), "namespaces": list(namespaces)},
+                               self.config.request_timeout)
+        return tuple(AuditFinding(f["name"], f["problem"], tuple(f["what"])) for f in reply["findings"])
+
+    def replay(self, env: int, names: Iterable[str], *, heartbeats: int | None = None,
+               timeout: float | None = None) -> ReplayResult:
+        """Send every submitted constant the named declarations depend on to the kernel again, on
+        top of the environment right after the import (where kernel checking was never off)."""
+        with self._lock:
+            reply = self._send({"cmd": "replay", "env": self._lean_env(env), "names": list(names),
+                                "heartbeats": heartbeats or self.config.heartbeats},
+                               timeout or self.config.request_timeout)
+        return ReplayResult(reply["checked"], reply["error"], reply.get("lean_ns", 0) / 1e9)
 
     def decl_info(self, env: int, name: str, *, compare_env: int | None = None,
                   compare_name: str = "") -> DeclInfo:
@@ -482,28 +590,49 @@ class LeanServer:
 
     def open_proof(self, snippet: str | bytes, *, timeout: float | None = None,
                    heartbeats: int | None = None) -> ProofState | LeanError:
-        """Start a proof of the theorem a snippet ends with (preceding defs/opens allowed)."""
-        parts = split_snippet(ensure_text(snippet, "snippet"))
+        """Start a proof of the theorem a snippet ends with (preceding definitions allowed).
+
+        The snippet is untrusted: Lean reads it command by command, the guard decides on each
+        header command and on the signature, and Lean audits what the header declared
+        (`prover.lean.reader`). With `guard=None` (raw access) nothing is refused.
+        """
+        from prover.lean.reader import ReadError, ReadStage, compose_statement, read_snippet, statement_name
         timeout = timeout or self.config.request_timeout
-        env = 0
-        if parts.header.strip():
-            # The header is untrusted too (autoformalized candidates come from a model).
-            screen = getattr(self.guard, "check_header", None)
-            if screen is not None and (why := screen(parts.header)):
-                return LeanError(ErrorKind.REJECTED, reason=f"header refused: {why}")
-            header = self.check(parts.header, keep=True, timeout=timeout)
-            if not header.ok:
-                if header.env_id is not None:
-                    self.forget_env(header.env_id)
-                return LeanError(ErrorKind.ELABORATION, header.messages,
-                                 reason="the commands before the theorem do not elaborate",
-                                 lean_seconds=header.lean_seconds)
-            env = header.env_id or 0
-        result = self._run_step(_StateRecord(env, parts.statement, ()),
+        reading = read_snippet(self, snippet, self._snippet_guard(), timeout=timeout)
+        if isinstance(reading, ReadError):
+            kind = {ReadStage.PARSE: ErrorKind.PARSE, ReadStage.HEADER: ErrorKind.ELABORATION,
+                    ReadStage.INPUT: ErrorKind.REJECTED}.get(reading.stage, ErrorKind.REJECTED)
+            return LeanError(kind, reading.messages, reason=reading.reason)
+        st = reading.statement
+        fail: LeanError | None = None
+        if st.proof is not None:
+            fail = LeanError(ErrorKind.REJECTED, reason=(
+                "the snippet's last theorem already has a proof; give the statement only (ending in "
+                "`:= by` or nothing), or use `verify` for a complete proof"))
+        else:
+            name = statement_name(st)
+            composed = compose_statement(self, st, name, "sorry", env=reading.env)
+            if isinstance(composed, ReadError):
+                fail = LeanError(ErrorKind.PARSE, composed.messages, reason=composed.reason)
+        if fail is not None:
+            if reading.env:
+                self.forget_env(reading.env)
+            return fail
+        statement = f"theorem {name}{st.universes} {st.signature}"
+        result = self._run_step(_StateRecord(reading.env, statement, ()),
                                 heartbeats or self.config.heartbeats, timeout)
         if isinstance(result, ProofFinished):  # a statement with no goal at all
             return LeanError(ErrorKind.ELABORATION, reason="the statement has no goal to prove")
+        if isinstance(result, LeanError) and reading.env:
+            self.forget_env(reading.env)
         return result
+
+    def _snippet_guard(self) -> Any:
+        """The guard for snippets: the tactic guard if it can judge commands, else trusted mode."""
+        from prover.lean.guard import SyntaxGuard
+        if self.guard is not None and hasattr(self.guard, "check_command"):
+            return self.guard
+        return SyntaxGuard(trusted=True)
 
     def run_tactic(self, state: ProofState | int, tactic: str | bytes, *, timeout: float | None = None,
                    heartbeats: int | None = None) -> TacticResult:

@@ -7,8 +7,6 @@ from prover.verify.verifier import (
     Verification,
     Verifier,
     audit_axioms,
-    split_proof,
 )
 
-__all__ = ["ALLOWED_AXIOMS", "UNSOUND_AXIOMS", "Failure", "Verification", "Verifier", "audit_axioms",
-           "split_proof"]
+__all__ = ["ALLOWED_AXIOMS", "UNSOUND_AXIOMS", "Failure", "Verification", "Verifier", "audit_axioms"]

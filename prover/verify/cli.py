@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from prover.lean import InvalidRequest, LeanConfig, LeanServer
-from prover.verify.verifier import Verification, Verifier, split_proof
+from prover.verify.verifier import Verification, Verifier
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,18 +41,14 @@ def _read(path_or_text: str) -> bytes:
     return path_or_text.encode("utf-8", "surrogateescape")
 
 
-def _inputs(args: argparse.Namespace) -> tuple[str | bytes, str | bytes]:
+def _inputs(args: argparse.Namespace) -> tuple[str | bytes, str | bytes | None]:
     source = _read(args.source)
     if args.proof is not None:
         return source, args.proof
     if args.proof_file is not None:
         return source, args.proof_file.read_bytes()
-    # No proof given: the source ends in a theorem with its proof.
-    try:
-        text = source.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise InvalidRequest(f"the source is not valid UTF-8: {e}") from None
-    return split_proof(text)
+    # No proof given: the source ends in a theorem with its proof (Lean reads where it starts).
+    return source, None
 
 
 def _print(res: Verification, as_json: bool) -> None:

@@ -3,18 +3,24 @@
 A proof found by search (or submitted by a user) counts only if all of this holds, checked in a
 fresh Lean environment built from the snippet's header:
 
-1. The inputs are text (valid UTF-8, no NUL, bounded size) and the header runs no meta code
-   (`SyntaxGuard.check_header`).
+1. The inputs are text (valid UTF-8, no NUL, bounded size). The snippet is read by Lean command by
+   command (`prover.lean.reader`): every header command and the theorem's signature pass the guard
+   on their parse trees, new notation tokens are new to Lean, and Lean's audit finds no instance of
+   a core class on core types and no declaration hiding a core name.
 2. The proof parses as one Lean `term` (a tactic block is wrapped as `by …`) and passes the
-   guard (`SyntaxGuard.check_proof`: no `sorry`, `native_decide`, `run_tac`, `open … in`,
-   `set_option` of checking options, nested commands, …).
+   guard (`SyntaxGuard.check_proof`).
 3. The verifier composes the checked command itself, `theorem <fresh> <signature> := <proof>`
-   (with `debug.skipKernelTC` forced off and a heartbeat limit), and Lean's parser must read it as
-   exactly one command: the proof cannot close the theorem and start commands of its own.
+   (with `debug.skipKernelTC` forced off and a heartbeat limit), and Lean's parser must read it back
+   as one theorem whose signature and proof are exactly the parts that were guarded.
 4. The statement alone (`:= sorry`, another fresh name, a sibling environment) elaborates, the
    candidate elaborates with no error, its declaration is a theorem (so the kernel checked it),
    not unsafe, and its type is `Expr`-identical to the statement's.
-5. Its axioms pass `audit_axioms` (see there for the rule and why it is sound on both builds).
+5. Kernel replay: every declaration the theorem depends on that came from submitted text (header
+   lemmas and definitions included) is sent to the kernel again on top of the environment right
+   after the import, where kernel checking was never switched off (as lean4checker does).
+6. Its axioms pass `audit_axioms` (see there for the rule and why it is sound on both builds).
+7. The server's reply stream saw nothing unexpected during the verification (no duplicate,
+   out-of-order or wrongly framed reply): otherwise the verdict is a fault, never "proved".
 """
 
 from __future__ import annotations
@@ -30,14 +36,9 @@ from enum import Enum
 
 from prover.lean.errors import InvalidRequest, LeanCrashed, LeanServerError, LeanTimeout
 from prover.lean.guard import SyntaxGuard
+from prover.lean.reader import ReadError, ReadStage, compose_statement, read_snippet, statement_name
 from prover.lean.server import LeanServer
-from prover.lean.snippet import (
-    DECL_START,
-    ensure_text,
-    mask_comments_and_strings,
-    split_snippet,
-    top_level_assign,
-)
+from prover.lean.snippet import ensure_text
 from prover.lean.types import CommandResult, LeanMessage, indent_tactic
 
 MAX_PROOF_CHARS = 100_000
@@ -57,9 +58,6 @@ UNSOUND_AXIOMS: dict[str, str] = {
 # so they are refused rather than trusted.
 _AXIOM_LIKE = re.compile(r"(?i)sorry|axiom|trust|reduce_?(bool|nat)|unsafe|cheat|admit")
 
-_DECL_KEYWORD = re.compile(r"\b(theorem|lemma|example)\b")
-_NAME_PART = r"(?:«[^»]*»|[^\s:({\[⦃.«]+)"
-_NAME = re.compile(rf"\s*{_NAME_PART}(?:\.{_NAME_PART})*")
 _RESOURCE_KINDS = ("runtime.maxHeartbeats", "runtime.maxRecDepth")
 
 
@@ -76,7 +74,10 @@ class Failure(str, Enum):
     CRASH = "crash"  # the Lean process died on this proof
     NOT_THEOREM = "not_theorem"  # no safe theorem came out of it
     TYPE_MISMATCH = "type_mismatch"  # it proves something other than the statement
+    KERNEL = "kernel"  # the kernel rejects a declaration it rests on, replayed from scratch
     AXIOM = "axiom"  # it rests on an axiom outside {propext, Quot.sound, Classical.choice}
+    MEANING = "meaning"  # the header changes what core names or notation mean
+    FAULT = "fault"  # the reply stream was tampered with during the check
 
 
 @dataclass(frozen=True)
@@ -145,42 +146,6 @@ def _display(name: str) -> str:
     return name.split(".0.", 1)[1] if name.startswith("_private.") and ".0." in name else name
 
 
-def split_signature(statement: str) -> str:
-    """The part of a theorem statement after its name: universe params, binders, `: type`.
-
-    Docstring, attributes, modifiers and the name itself are dropped; the verifier supplies its
-    own name. Raises `InvalidRequest` if there is no `theorem`/`lemma`/`example` keyword.
-    """
-    masked = mask_comments_and_strings(statement)
-    m = _DECL_KEYWORD.search(masked)
-    if m is None:
-        raise InvalidRequest("the statement has no `theorem`/`lemma`/`example` keyword")
-    end = m.end()
-    if m.group(1) != "example":
-        name = _NAME.match(masked, end)
-        if name is None or not name.group().strip():
-            raise InvalidRequest("the theorem has no name")
-        end = name.end()
-    sig = statement[end:]
-    return sig if sig.startswith((".{", " ", "\n", "\t")) else " " + sig
-
-
-def split_proof(text: str) -> tuple[str, str]:
-    """Split a complete snippet (ending in a theorem with its proof) into (snippet, ":= proof").
-
-    Raises:
-        InvalidRequest: no theorem, or it has no top-level `:=`.
-    """
-    masked = mask_comments_and_strings(text)
-    starts = [m.start() for m in DECL_START.finditer(masked)]
-    if not starts:
-        raise InvalidRequest("no `theorem`/`lemma`/`example` found")
-    i = top_level_assign(masked, starts[-1])
-    if i < 0:
-        raise InvalidRequest("the last theorem has no proof (`:= …`)")
-    return text[:i], text[i:]
-
-
 def proof_term(proof: str) -> str:
     """The proof as one Lean term: `:= t` gives `t`; a tactic block body gives `by` + the block.
 
@@ -231,13 +196,14 @@ class Verifier:
             self._imports_have_proofs = probe.found and probe.kind == "theorem"
         return self._imports_have_proofs
 
-    def verify(self, snippet: str | bytes, proof: str | bytes) -> Verification:
+    def verify(self, snippet: str | bytes, proof: str | bytes | None = None) -> Verification:
         """Check `proof` of the theorem `snippet` ends with, from scratch.
 
         Args:
             snippet: header commands and the final theorem statement, as given to `open_proof`
                 (it may end in `:= by`, `:= by sorry` or nothing).
-            proof: a tactic block body (`ProofFinished.script`) or a full proof starting with `:=`.
+            proof: a tactic block body (`ProofFinished.script`) or a full proof starting with `:=`;
+                None when the snippet's theorem carries its own proof (`theorem t : P := by …`).
 
         Returns:
             The verdict; Lean's rejections, timeouts and crashes on this proof are verdicts too.
@@ -270,27 +236,31 @@ class Verifier:
         envs.append(result.env_id)
         return result
 
-    def _verify(self, snippet_in: str | bytes, proof_in: str | bytes, envs: list[int]) -> Verification:
+    def _verify(self, snippet_in: str | bytes, proof_in: str | bytes | None, envs: list[int]) -> Verification:
         snippet = ensure_text(snippet_in, "snippet")
-        proof = ensure_text(proof_in, "proof")
-        if len(proof) > self.max_proof_chars:
+        proof = None if proof_in is None else ensure_text(proof_in, "proof")
+        if proof is not None and len(proof) > self.max_proof_chars:
             return _fail(Failure.INPUT, f"the proof has {len(proof)} characters; the limit is "
                                         f"{self.max_proof_chars}")
-        parts = split_snippet(snippet)
-        sig = split_signature(parts.statement)
-        term = proof_term(proof)
+        reading = read_snippet(self.server, snippet, self.guard, timeout=self.timeout)
+        if isinstance(reading, ReadError):
+            return _fail(_READ_FAILURE[reading.stage], reading.reason, messages=reading.messages)
+        if reading.env:
+            envs.append(reading.env)
+        env, st = reading.env, reading.statement
+        if proof is None:
+            if st.proof is None:
+                return _fail(Failure.INPUT, "no proof given, and the last theorem has none (`:= …`)")
+            term = st.proof
+        else:
+            if st.proof is not None:
+                return _fail(Failure.INPUT, "the snippet's theorem already carries a proof; pass the "
+                                            "statement alone with a separate proof, or no proof")
+            term = proof_term(proof)
         if not term:
             return _fail(Failure.INPUT, "the proof is empty")
-
-        if (why := self.guard.check_header(parts.header)) is not None:
-            return _fail(Failure.GUARD, why)
-        env = 0
-        if parts.header.strip():
-            header = self._keep(parts.header, 0, envs)
-            if not header.ok:
-                return _fail(Failure.HEADER, "the commands before the theorem do not elaborate: "
-                             + _first_error(header), messages=header.messages)
-            env = envs[-1]
+        if len(term) > self.max_proof_chars:
+            return _fail(Failure.INPUT, f"the proof has {len(term)} characters; the limit is {self.max_proof_chars}")
 
         parsed = self.server.parse(term, "term", env=env)
         if not parsed.ok:
@@ -299,19 +269,15 @@ class Verifier:
             return _fail(Failure.GUARD, why)
 
         tag = secrets.token_hex(6)
-        ref_name, cand_name = f"prover_verify_stmt_{tag}", f"prover_verify_proof_{tag}"
-        ref_code = f"theorem _root_.{ref_name}{sig} := sorry\n"
-        cand_code = (f"set_option debug.skipKernelTC false in\n"
-                     f"set_option maxHeartbeats {self.heartbeats} in\n"
-                     f"theorem _root_.{cand_name}{sig} := {term}\n")
-        # Lean's own parser must read each composed text as exactly one theorem command, or a
-        # statement/proof could close the theorem and run commands of its own.
-        for code, failure, what in ((ref_code, Failure.STATEMENT, "the statement"),
-                                    (cand_code, Failure.PARSE, "the proof")):
-            cmd = self.server.parse(code, "command", env=env)
-            if not cmd.ok or cmd.kinds.count("Lean.Parser.Command.theorem") != 1:
-                return _fail(failure, f"{what} does not stay inside one theorem command: "
-                                      f"{cmd.error or 'it declares more than one theorem'}", code=code)
+        ref_name, cand_name = statement_name(st, f"stmt_{tag}"), statement_name(st, f"proof_{tag}")
+        ref_code = compose_statement(self.server, st, ref_name, "sorry", env=env)
+        if isinstance(ref_code, ReadError):
+            return _fail(Failure.STATEMENT, f"the statement does not stay inside one theorem: {ref_code.reason}")
+        cand_code = compose_statement(
+            self.server, st, cand_name, term, env=env,
+            prefix=f"set_option debug.skipKernelTC false in\nset_option maxHeartbeats {self.heartbeats} in\n")
+        if isinstance(cand_code, ReadError):
+            return _fail(Failure.PARSE, f"the proof does not stay inside one theorem: {cand_code.reason}")
 
         ref = self._keep(ref_code, env, envs)
         ref_env = envs[-1]
@@ -334,11 +300,19 @@ class Verifier:
         if info.same_type is not True:
             return _fail(Failure.TYPE_MISMATCH, "the proved type is not exactly the statement's type",
                          code=cand_code)
+        replay = self.server.replay(cand_env, [cand_name], heartbeats=self.heartbeats, timeout=self.timeout)
+        if replay.error is not None:
+            return _fail(Failure.KERNEL, "the kernel rejects a declaration the proof rests on, replayed "
+                                         f"from scratch: {replay.error}", code=cand_code)
         used, bad = audit_axioms(info.axioms, imports_have_proofs=self.imports_have_proofs())
         if bad:
             return _fail(Failure.AXIOM, "; ".join(why for _, why in bad),
                          axioms=tuple(_display(n) for n, _ in bad), code=cand_code)
         return Verification(True, axioms=used, messages=cand.messages, code=cand_code)
+
+
+_READ_FAILURE = {ReadStage.INPUT: Failure.INPUT, ReadStage.PARSE: Failure.PARSE, ReadStage.GUARD: Failure.GUARD,
+                 ReadStage.HEADER: Failure.HEADER, ReadStage.MEANING: Failure.MEANING}
 
 
 def _first_error(result: CommandResult) -> str:

@@ -134,8 +134,8 @@ def test_bad_input_gets_clear_errors(lean_server: LeanServer) -> None:
         lean_server.check(b"#eval \xc3\x28")
     with pytest.raises(InvalidRequest, match="limit"):
         lean_server.check("-- " + "x" * 2_000_000)
-    with pytest.raises(InvalidRequest):
-        lean_server.open_proof("def x := 1")  # no theorem at the end
+    no_theorem = lean_server.open_proof("def x := 1")  # no theorem at the end: a verdict, not a fault
+    assert isinstance(no_theorem, LeanError) and "does not end in a `theorem`" in no_theorem.reason
     with pytest.raises(InvalidRequest):
         lean_server.run_tactic(987_654, "omega")  # unknown state
     # A raw malformed request reaches the Lean side and comes back as a clear error.

@@ -62,7 +62,7 @@ HOSTILE: list[Hostile] = [
     h("trustCompiler", FOUR, ":= by exact Lean.trustCompiler.elim", F.GUARD,
       "`Lean.trustCompiler` is an axiom"),
     h("header-native-lemma", "theorem helper : 2 + 2 = 4 := by decide +native\n" + FOUR, ":= helper",
-      F.AXIOM, "the header lemma was proved by native evaluation (caught by the axiom audit)"),
+      {F.GUARD, F.AXIOM}, "the header lemma was proved by native evaluation (caught by the axiom audit)"),
     h("header-native_decide", "theorem helper : 2 + 2 = 4 := by native_decide\n" + FOUR, ":= helper",
       F.GUARD, "`native_decide` in the header"),
     # -- new axioms
@@ -79,8 +79,8 @@ HOSTILE: list[Hostile] = [
       "a new theorem appended to the tactic block"),
     h("end-namespace", "namespace Foo\n" + TRUE, ":= trivial\nend Foo\ntheorem x : True := trivial",
       F.PARSE, "closing the header's namespace and starting new commands"),
-    h("statement-smuggles-command", TRUE + "\n#eval IO.println \"pwned\"", ":= trivial", F.STATEMENT,
-      "a command hidden at the end of the statement"),
+    h("statement-smuggles-command", TRUE + "\n#eval IO.println \"pwned\"", ":= trivial",
+      {F.STATEMENT, F.PARSE}, "a command hidden at the end of the statement"),
     h("unterminated-comment", TRUE, ":= trivial /-", F.PARSE, "an open comment swallowing the rest"),
     # -- changing notation or names
     h("notation-eq", FALSE, ":= trivial\nnotation:50 a \" = \" b => True", F.PARSE,

@@ -12,9 +12,10 @@ import pytest
 
 from prover.lean import InvalidRequest, LeanServer, ParseResult
 from prover.lean.guard import SyntaxGuard, is_tactic_kind
-from prover.verify import audit_axioms, split_proof
+from prover.lean import syntax as S
+from prover.verify import audit_axioms
 from prover.verify import cli as verify_cli
-from prover.verify.verifier import proof_term, split_signature
+from prover.verify.verifier import proof_term
 
 # -- the axiom audit
 
@@ -51,29 +52,45 @@ def test_audit_on_a_native_build_refuses_every_other_axiom() -> None:
 # -- guard decisions on Lean-shaped parses
 
 
-def _parsed(kinds: list[str], atoms: tuple[str, ...] = (), idents: tuple[str, ...] = ()) -> ParseResult:
-    return ParseResult(True, kinds=tuple(kinds), atoms=atoms, idents=idents)
+def _parsed(tree: S.Syntax) -> ParseResult:
+    return ParseResult(True, tree=tree)
+
+
+def _node(kind: str, *children: S.Syntax) -> S.Node:
+    return S.Node(kind, tuple(children))
 
 
 def test_guard_allowlist_is_open_for_extension() -> None:
-    parsed = _parsed(["myTacticKind", "tacticMy_tac"], atoms=("my_tac",))
+    parsed = _parsed(_node("tacticMy_tac", S.Atom("my_tac")))
     assert SyntaxGuard().check_tactic("my_tac", parsed) is not None
     assert SyntaxGuard(extra_tactic_kinds=["tacticMy_tac"]).check_tactic("my_tac", parsed) is None
 
 
 def test_guard_extension_cannot_readmit_a_denied_kind() -> None:
     g = SyntaxGuard(extra_tactic_kinds=["Lean.Parser.Tactic.nativeDecide"])
-    assert g.check_tactic("native_decide", _parsed(["Lean.Parser.Tactic.nativeDecide"])) is not None
+    tree = _node("Lean.Parser.Tactic.nativeDecide", S.Atom("native_decide"))
+    assert g.check_tactic("native_decide", _parsed(tree)) is not None
 
 
-def test_guard_set_option_names_must_match_the_parse() -> None:
+def _set_option(*name: str, value: str = "2000") -> S.Node:
+    return _node("Lean.Parser.Tactic.set_option", S.Atom("set_option"), S.Ident(name), _node("null"),
+                 _node("num", S.Atom(value)), S.Atom("in"), _node("Lean.Parser.Tactic.omega", S.Atom("omega")))
+
+
+def test_guard_reads_set_option_names_from_the_identifier_node() -> None:
     g = SyntaxGuard()
-    kinds = ["Lean.Parser.Tactic.set_option", "Lean.Parser.Tactic.omega"]
-    ok = g.check_tactic("set_option maxRecDepth 2000 in omega", _parsed(kinds, idents=("maxRecDepth",)))
-    assert ok is None
-    # A comment between keyword and name hides the name from the text reading: refused.
-    sneaky = "set_option /- x -/ debug.skipKernelTC true in omega"
-    assert g.check_tactic(sneaky, _parsed(kinds, idents=("maxRecDepth",))) is not None
+    assert g.check_tactic("…", _parsed(_set_option("maxRecDepth"))) is None
+    # The name is the one Lean read (`«debug».skipKernelTC` arrives as these components).
+    assert g.check_tactic("…", _parsed(_set_option("debug", "skipKernelTC", value="1"))) is not None
+    assert g.check_tactic("…", _parsed(_set_option("maxRecDepth", value="100000"))) is not None
+    assert g.check_tactic("…", _parsed(_set_option("maxHeartbeats", value="0"))) is not None
+
+
+def test_syntax_tree_json_round_trip() -> None:
+    tree = _node("Lean.Parser.Command.set_option", S.Atom("set_option"), S.Ident(("a", "b"), (11, 14)))
+    assert S.from_json(S.to_json(tree)) == tree
+    assert S.source("αβ x", (5, 6)) == "x"  # byte offsets: α and β are two bytes each
+    assert S.string_literal(S.Atom(r'" ⊕\\ "')) == " ⊕\\ "
 
 
 @pytest.mark.parametrize(("kind", "tactic"), [
@@ -83,17 +100,6 @@ def test_guard_set_option_names_must_match_the_parse() -> None:
 ])
 def test_is_tactic_kind(kind: str, tactic: bool) -> None:
     assert is_tactic_kind(kind) is tactic
-
-
-def test_header_rules() -> None:
-    g = SyntaxGuard()
-    assert g.check_header("def f := 1\n@[simp] theorem x : f = 1 := rfl\nnotation \"F\" => f\n") is None
-    assert g.check_header("-- #eval in a comment\ndef s := \"#eval in a string\"\n") is None
-    assert g.check_header("attribute [local simp] Nat.add_comm\n") is None
-    assert g.check_header("@[simp, implemented_by g] def f := 1") is not None
-    assert g.check_header("attribute [tactic foo] bar") is not None
-    assert g.check_header("set_option debug.skipKernelTC true") is not None
-    assert g.check_header("set_option maxHeartbeats 400000") is None
 
 
 # -- shaping the inputs
@@ -109,27 +115,6 @@ def test_header_rules() -> None:
 ])
 def test_proof_term(proof: str, term: str) -> None:
     assert proof_term(proof) == term
-
-
-@pytest.mark.parametrize(("statement", "sig"), [
-    ("theorem foo (a : Nat) : a = a", " (a : Nat) : a = a"),
-    ("/-- doc -/\n@[simp] private theorem Foo.bar : True", " : True"),
-    ("theorem foo.{u} (α : Sort u) : α = α", ".{u} (α : Sort u) : α = α"),
-    ("theorem «weird name» : True", " : True"),
-    ("example : 1 = 1", " : 1 = 1"),
-    ("lemma x(n : Nat) : n = n", " (n : Nat) : n = n"),
-])
-def test_split_signature(statement: str, sig: str) -> None:
-    assert split_signature(statement) == sig
-
-
-def test_split_proof() -> None:
-    text = ("def f := 1\n-- theorem fake : False := sorry\n"
-            "theorem t (h : ∀ x, x = (1 : Nat)) : f = 1 := by\n  rfl\n")
-    snippet, proof = split_proof(text)
-    assert snippet.endswith(": f = 1 ") and proof == ":= by\n  rfl\n"
-    with pytest.raises(InvalidRequest):
-        split_proof("theorem t : True")
 
 
 # -- the CLI, on the shared server
@@ -166,4 +151,6 @@ def test_cli_verifies_a_file(shared_server: None, tmp_path: Path, capsys: pytest
 def test_cli_snippet_and_proof(shared_server: None, capsys: pytest.CaptureFixture[str]) -> None:
     assert verify_cli.run(_args("theorem t : 2 + 2 = 4", "--proof", "decide")) == 0
     assert "proved" in capsys.readouterr().out
-    assert verify_cli.run(_args("theorem t : 2 + 2 = 4")) == 2  # no proof anywhere
+    capsys.readouterr()
+    assert verify_cli.run(_args("theorem t : 2 + 2 = 4", "--json")) == 1  # no proof anywhere
+    assert json.loads(capsys.readouterr().out)["failure"] == "input"

@@ -413,12 +413,13 @@ class SyntaxGuard:
             kind = t.kind
             if skip_decls and kind == "Lean.Parser.Command.declaration" and t is not tree:
                 continue  # checked on its own by `check_command`
-            if kind in DENIED_KINDS and not (header and kind in HEADER_ALLOWED_KINDS):
-                return f"refused: {DENIED_KINDS[kind]} ({kind})"
             if header and kind == "Lean.Parser.Term.attributes":
+                # A declaration's `@[…]`: each attribute from the header allowlist.
                 if (why := self._check_attributes(t)) is not None:
                     return why
                 continue
+            if kind in DENIED_KINDS and not (header and kind in HEADER_ALLOWED_KINDS):
+                return f"refused: {DENIED_KINDS[kind]} ({kind})"
             if header and kind == "Lean.Parser.Command.attribute":
                 # `attribute [a, b] names`: the attributes, never `instance` on existing names.
                 for inst in S.nodes(t, "Lean.Parser.Term.attrInstance"):
@@ -484,7 +485,10 @@ class SyntaxGuard:
             return self._check_tree(attr.child(1), header=True)
         if attr.kind not in ALLOWED_ATTRIBUTE_KINDS or (on_existing and attr.kind == "Lean.Parser.Attr.instance"):
             return f"header refused: attribute `{attr.kind}` is not on the guard's allowlist"
-        return self._check_tree(attr, header=True)
+        for part in attr.children:  # its arguments (`simp ←`, `instance 100`, `grind =`)
+            if (why := self._check_tree(part, header=True)) is not None:
+                return why
+        return None
 
     def _check_set_option(self, node: S.Node, header: bool) -> str | None:
         # `set_option <ident> <value>` (then `in …` for the tactic/term forms): the option is the

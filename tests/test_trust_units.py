@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from prover.lean import InvalidRequest, LeanServer, ParseResult
-from prover.lean.guard import SyntaxGuard, is_tactic_kind
+from prover.lean import LeanServer, ParseResult
 from prover.lean import syntax as S
+from prover.lean.guard import SyntaxGuard, is_tactic_kind
 from prover.verify import audit_axioms
 from prover.verify import cli as verify_cli
 from prover.verify.verifier import proof_term
@@ -74,7 +74,8 @@ def test_guard_extension_cannot_readmit_a_denied_kind() -> None:
 
 def _set_option(*name: str, value: str = "2000") -> S.Node:
     return _node("Lean.Parser.Tactic.set_option", S.Atom("set_option"), S.Ident(name), _node("null"),
-                 _node("num", S.Atom(value)), S.Atom("in"), _node("Lean.Parser.Tactic.omega", S.Atom("omega")))
+                 _node("num", S.Atom(value)), S.Atom("in"),
+                 _node("Lean.Parser.Tactic.omega", S.Atom("omega")))
 
 
 def test_guard_reads_set_option_names_from_the_identifier_node() -> None:

@@ -20,13 +20,21 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from prover.lean import errors
 from prover.lean.runtime import default_cache_dir
-from prover.lean.server import LeanConfig, LeanServer, ParseResult
+from prover.lean.server import (
+    AuditFinding,
+    CommandRead,
+    LeanConfig,
+    LeanServer,
+    ParseResult,
+    ReplayResult,
+)
 from prover.lean.types import (
     CommandResult,
     DeclInfo,
@@ -57,7 +65,7 @@ class DaemonPaths:
 def _result_json(r: Any) -> Any:
     if hasattr(r, "to_json"):
         return r.to_json()
-    if isinstance(r, (ParseResult, DeclInfo)):
+    if isinstance(r, DeclInfo):
         return asdict(r)
     return r
 
@@ -94,6 +102,15 @@ class _Daemon:
         if method == "decl_info":
             return s.decl_info(args["env"], args["name"], compare_env=args.get("compare_env"),
                                compare_name=args.get("compare_name", ""))
+        if method == "next_command":
+            return s.next_command(args["code"], args.get("pos", 0), env=args.get("env", 0))
+        if method == "known_tokens":
+            return list(s.known_tokens(args["tokens"], env=args.get("env", 0)))
+        if method == "audit":
+            return [asdict(f) for f in s.audit(args["env"], namespaces=args.get("namespaces", ()))]
+        if method == "replay":
+            return asdict(s.replay(args["env"], args["names"], heartbeats=args.get("heartbeats"),
+                                   timeout=args.get("timeout")))
         if method == "open_proof":
             return s.open_proof(args["snippet"], timeout=args.get("timeout"),
                                 heartbeats=args.get("heartbeats"))
@@ -212,9 +229,22 @@ class RemoteLeanServer:
         return CommandResult.from_json(self.call("check", code=code, env=env, keep=keep, timeout=timeout))
 
     def parse(self, text: str, category: str = "tactic", *, env: int = 0) -> ParseResult:
-        d = self.call("parse", text=text, category=category, env=env)
-        return ParseResult(d["ok"], d["error"], tuple(d["kinds"]), tuple(d["atoms"]), tuple(d["idents"]),
-                           d.get("lean_seconds", 0.0))
+        return ParseResult.from_json(self.call("parse", text=text, category=category, env=env))
+
+    def next_command(self, code: str, pos: int = 0, *, env: int = 0) -> CommandRead:
+        return CommandRead.from_json(self.call("next_command", code=code, pos=pos, env=env))
+
+    def known_tokens(self, tokens: Iterable[str], *, env: int = 0) -> tuple[bool, ...]:
+        return tuple(self.call("known_tokens", tokens=list(tokens), env=env))
+
+    def audit(self, env: int, *, namespaces: Iterable[str] = ()) -> tuple[AuditFinding, ...]:
+        found = self.call("audit", env=env, namespaces=list(namespaces))
+        return tuple(AuditFinding(f["name"], f["problem"], tuple(f["what"])) for f in found)
+
+    def replay(self, env: int, names: Iterable[str], *, heartbeats: int | None = None,
+               timeout: float | None = None) -> ReplayResult:
+        return ReplayResult(**self.call("replay", env=env, names=list(names), heartbeats=heartbeats,
+                                        timeout=timeout))
 
     def decl_info(self, env: int, name: str, *, compare_env: int | None = None,
                   compare_name: str = "") -> DeclInfo:

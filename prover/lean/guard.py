@@ -231,9 +231,11 @@ HEADER_NOTATION_COMMANDS = frozenset({"Lean.Parser.Command.notation", "Lean.Pars
 HEADER_DENIED_COMMANDS: dict[str, str] = {
     "Lean.Parser.Command.eval": "`#eval` runs code", "Lean.Parser.Command.evalBang": "`#eval!` runs code",
     "Lean.runCmd": "`run_cmd` runs meta code", "Lean.runElab": "`run_elab` runs meta code",
-    "Lean.runMeta": "`run_meta` runs meta code", "Lean.Parser.Command.macro": "`macro` rewrites syntax unchecked",
+    "Lean.runMeta": "`run_meta` runs meta code",
+    "Lean.Parser.Command.macro": "`macro` rewrites syntax unchecked",
     "Lean.Parser.Command.macro_rules": "`macro_rules` rewrites syntax unchecked",
-    "Lean.Parser.Command.syntax": "`syntax` extends the parser", "Lean.Parser.Command.syntaxAbbrev": "`syntax` extends the parser",
+    "Lean.Parser.Command.syntax": "`syntax` extends the parser",
+    "Lean.Parser.Command.syntaxAbbrev": "`syntax` extends the parser",
     "Lean.Parser.Command.syntaxCat": "new syntax categories extend the parser",
     "Lean.Parser.Command.elab": "`elab` defines an elaborator (meta code)",
     "Lean.Parser.Command.elab_rules": "`elab_rules` defines an elaborator (meta code)",
@@ -348,9 +350,9 @@ class SyntaxGuard:
             return None
         if kind == "Lean.Parser.Command.mutual":
             for part in S.walk(tree.child(1)):
-                if isinstance(part, S.Node) and part.kind == "Lean.Parser.Command.declaration":
-                    if (why := self.check_command(part)) is not None:
-                        return why
+                if isinstance(part, S.Node) and part.kind == "Lean.Parser.Command.declaration" \
+                        and (why := self.check_command(part)) is not None:
+                    return why
             return self._check_tree(tree, header=True, skip_decls=True)
         if kind == "Lean.Parser.Command.declaration":
             decl = tree.child(1)
@@ -425,8 +427,7 @@ class SyntaxGuard:
                 for inst in S.nodes(t, "Lean.Parser.Term.attrInstance"):
                     if (why := self._check_attr_instance(inst, on_existing=True)) is not None:
                         return why
-                stack.extend(c for c in t.children if not (isinstance(c, S.Node) and c.kind == "null"
-                                                           and any(S.nodes(c, "Lean.Parser.Term.attrInstance"))))
+                stack.extend(c for c in t.children if not _holds_attributes(c))
                 continue
             if header and kind in ("Lean.Parser.Command.optDeriving", "Lean.Parser.Command.deriving"):
                 for ident in S.idents(t):
@@ -483,7 +484,8 @@ class SyntaxGuard:
             if name not in ALLOWED_SIMPLE_ATTRIBUTES or (on_existing and name == "instance"):
                 return f"header refused: attribute `{name}` is not on the guard's allowlist"
             return self._check_tree(attr.child(1), header=True)
-        if attr.kind not in ALLOWED_ATTRIBUTE_KINDS or (on_existing and attr.kind == "Lean.Parser.Attr.instance"):
+        if attr.kind not in ALLOWED_ATTRIBUTE_KINDS or (
+                on_existing and attr.kind == "Lean.Parser.Attr.instance"):
             return f"header refused: attribute `{attr.kind}` is not on the guard's allowlist"
         for part in attr.children:  # its arguments (`simp ←`, `instance 100`, `grind =`)
             if (why := self._check_tree(part, header=True)) is not None:
@@ -513,6 +515,10 @@ class SyntaxGuard:
         if name == "maxRecDepth" and not (text.isdigit() and 0 < int(text) <= MAX_REC_DEPTH):
             return f"refused: `set_option maxRecDepth {text}` must be between 1 and {MAX_REC_DEPTH}"
         return None
+
+
+def _holds_attributes(t: S.Syntax) -> bool:
+    return isinstance(t, S.Node) and t.kind == "null" and any(S.nodes(t, "Lean.Parser.Term.attrInstance"))
 
 
 def _value_text(value: S.Syntax) -> str:

@@ -125,7 +125,8 @@ def read_snippet(lean: _Lean, snippet: str | bytes, guard, *, timeout: float | N
     except InvalidRequest as e:
         return ReadError(ReadStage.INPUT, str(e))
     if len(text) > MAX_SNIPPET_CHARS:
-        return ReadError(ReadStage.INPUT, f"snippet is {len(text)} characters; the limit is {MAX_SNIPPET_CHARS}")
+        return ReadError(ReadStage.INPUT,
+                         f"snippet is {len(text)} characters; the limit is {MAX_SNIPPET_CHARS}")
     envs = _Envs(lean.forget_env)
     try:
         result = _read(lean, text, guard, timeout, audit, envs)
@@ -144,7 +145,8 @@ def _read(lean: _Lean, text: str, guard, timeout: float | None, audit: bool,
         cmd = lean.next_command(text, pos, env=env)
         lean_s += cmd.lean_seconds
         if cmd.eoi:
-            return ReadError(ReadStage.INPUT, "the snippet does not end in a `theorem` or `example` statement")
+            return ReadError(ReadStage.INPUT,
+                             "the snippet does not end in a `theorem` or `example` statement")
         final = _final_statement(lean, text, pos, env, cmd)
         if final is not None:
             if isinstance(final, ReadError):
@@ -161,8 +163,6 @@ def _read(lean: _Lean, text: str, guard, timeout: float | None, audit: bool,
             where = _where(text, pos)
             why = cmd.errors[0].text if cmd.errors else "it is not read as one complete command on its own"
             return ReadError(ReadStage.PARSE, f"Lean cannot read the command at {where}: {why}", cmd.errors)
-        if _is_theorem(cmd.tree) and not guard.trusted:
-            pass  # a header lemma: guarded below like any declaration
         if (why := guard.check_command(cmd.tree)) is not None:
             return ReadError(ReadStage.GUARD, f"{why} (at {_where(text, pos)})")
         tokens = guard.notation_tokens(cmd.tree)
@@ -280,7 +280,8 @@ def compose_statement(lean: _Lean, statement: Statement, name: str, value: str, 
         return ReadError(ReadStage.PARSE, "the composed text is not a theorem")
     sig, val = inner.child(2), inner.child(3)
     sig_text = S.source(cmd.text, sig.span if isinstance(sig, S.Node) else None)
-    term = val.child(1) if isinstance(val, S.Node) and val.kind == "Lean.Parser.Command.declValSimple" else None
+    simple = isinstance(val, S.Node) and val.kind == "Lean.Parser.Command.declValSimple"
+    term = val.child(1) if simple and isinstance(val, S.Node) else None
     val_text = S.source(cmd.text, _node_span(term))
     if sig_text != statement.signature or val_text != value.strip():
         return ReadError(ReadStage.PARSE, "the composed theorem reads differently from its parts "

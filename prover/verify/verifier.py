@@ -260,7 +260,8 @@ class Verifier:
         if not term:
             return _fail(Failure.INPUT, "the proof is empty")
         if len(term) > self.max_proof_chars:
-            return _fail(Failure.INPUT, f"the proof has {len(term)} characters; the limit is {self.max_proof_chars}")
+            return _fail(Failure.INPUT,
+                         f"the proof has {len(term)} characters; the limit is {self.max_proof_chars}")
 
         parsed = self.server.parse(term, "term", env=env)
         if not parsed.ok:
@@ -272,7 +273,8 @@ class Verifier:
         ref_name, cand_name = statement_name(st, f"stmt_{tag}"), statement_name(st, f"proof_{tag}")
         ref_code = compose_statement(self.server, st, ref_name, "sorry", env=env)
         if isinstance(ref_code, ReadError):
-            return _fail(Failure.STATEMENT, f"the statement does not stay inside one theorem: {ref_code.reason}")
+            return _fail(Failure.STATEMENT,
+                         f"the statement does not stay inside one theorem: {ref_code.reason}")
         cand_code = compose_statement(
             self.server, st, cand_name, term, env=env,
             prefix=f"set_option debug.skipKernelTC false in\nset_option maxHeartbeats {self.heartbeats} in\n")
@@ -311,8 +313,9 @@ class Verifier:
         return Verification(True, axioms=used, messages=cand.messages, code=cand_code)
 
 
-_READ_FAILURE = {ReadStage.INPUT: Failure.INPUT, ReadStage.PARSE: Failure.PARSE, ReadStage.GUARD: Failure.GUARD,
-                 ReadStage.HEADER: Failure.HEADER, ReadStage.MEANING: Failure.MEANING}
+_READ_FAILURE = {ReadStage.INPUT: Failure.INPUT, ReadStage.PARSE: Failure.PARSE,
+                 ReadStage.GUARD: Failure.GUARD, ReadStage.HEADER: Failure.HEADER,
+                 ReadStage.MEANING: Failure.MEANING}
 
 
 def _first_error(result: CommandResult) -> str:

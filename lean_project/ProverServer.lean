@@ -224,8 +224,12 @@ meta partial def tokensJson (env : Environment) (xs : List Json) (acc : Array Js
   match xs with
   | [] => acc
   | x :: rest =>
+    -- Known: already a token, or (for a name-like text) the name of a constant or namespace.
     let known := match x.getStr? with
-      | .ok t => trieHas (Parser.getTokenTable env) t.toUTF8 0
+      | .ok t =>
+        let n := t.toName
+        trieHas (Parser.getTokenTable env) t.toUTF8 0 || (!n.isAnonymous && (env.contains n
+          || env.contains (mkPrivateName env n) || Lean.Environment.isNamespace env n))
       | .error _ => false
     tokensJson env rest (acc.push (toJson known))
 

@@ -155,6 +155,20 @@ CASES: list[Case] = [
     c("meaning-notation-name", 'notation "False" => True\ntheorem t : False', "trivial", F.GUARD,
       "a notation that turns a core name into a keyword"),
     c("meaning-export", "def Foo.x := 1\nexport Foo (x)\ntheorem t : x = 1", "rfl", F.GUARD, "`export` aliases"),
+    c("meaning-variable-include", "variable (h : False)\ninclude h\ntheorem t : 1 = 2", "exact h.elim",
+      F.GUARD, "a hidden hypothesis `False` the displayed statement does not show"),
+    c("meaning-variable-instance", "variable [inst : Nonempty False]\ntheorem t : False",
+      "exact Classical.choice inst", F.GUARD, "an instance variable is added to every theorem"),
+    c("meaning-erase-instance", "attribute [-instance] instOfNatNat\ntheorem t : True", "trivial", F.GUARD,
+      "erasing a core instance lets another one take its place"),
+    c("meaning-homoglyph-cyrillic", "def Fаlse : Prop := True\ntheorem t : Fаlse", "trivial",
+      {F.PARSE, F.GUARD}, "`Fаlse` with a Cyrillic `а` displays as `False`"),
+    c("meaning-homoglyph-greek", "def Τrue : Prop := False\ntheorem t : ¬Τrue", "exact id", F.GUARD,
+      "`Τrue` with a Greek capital tau displays as `True`"),
+    c("meaning-bidi", "theorem t : 1 = 1 \u202e ∨ False", "rfl", F.INPUT,
+      "a right-to-left override makes the shown statement differ from the read one"),
+    c("meaning-notation-type-name", 'notation "Nat" => Int\ntheorem t : (0 : Nat) - 1 < 0', "decide", F.GUARD,
+      "a notation that makes `Nat` mean `Int`"),
     c("meaning-attribute-instance", "def i : OfNat Nat 2 := ⟨1⟩\nattribute [instance] i\ntheorem t : (1 : Nat) = 2",
       "rfl", {F.GUARD, F.MEANING}, "making an existing definition an instance"),
 ]
@@ -220,8 +234,9 @@ HONEST: list[tuple[str, str, str]] = [
      "rfl"),
     ("namespace-open", "namespace Foo\ndef f (n : Nat) := n + 1\nend Foo\nopen Foo\ntheorem t : f 1 = 2", "rfl"),
     ("namespace-unclosed", "namespace Foo\ndef g (n : Nat) := n + 1\ntheorem t : g 1 = 2", "rfl"),
-    ("variable-options", "set_option autoImplicit false\nset_option maxHeartbeats 0\nvariable (n : Nat)\n"
-     "theorem t : n + 0 = n", "omega"),
+    ("options", "set_option autoImplicit false\nset_option maxHeartbeats 0\nset_option pp.all true\n"
+     "theorem t (n : Nat) : n + 0 = n", "omega"),
+    ("name-like-new-token", 'notation "ℕ" => Nat\ntheorem t (n : ℕ) : n + 0 = n', "omega"),
     ("decl-name-namespace", "theorem Nat.my_succ : succ 0 = 1", "rfl"),
     ("char-and-string", "def c : Char := '\"'\ndef s : String := \"theorem x : False := sorry\"\n"
      "theorem t : c = '\"'", "rfl"),

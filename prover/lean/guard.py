@@ -221,9 +221,8 @@ HEADER_DECLARATION_KINDS = frozenset({
 # Commands that only organise names, scopes and options (their parts are checked all the same).
 HEADER_PLAIN_COMMANDS = frozenset({
     "Lean.Parser.Command.namespace", "Lean.Parser.Command.end", "Lean.Parser.Command.section",
-    "Lean.Parser.Command.open", "Lean.Parser.Command.variable", "Lean.Parser.Command.universe",
+    "Lean.Parser.Command.open", "Lean.Parser.Command.universe",
     "Lean.Parser.Command.set_option", "Lean.Parser.Command.check", "Lean.Parser.Command.moduleDoc",
-    "Lean.Parser.Command.omit", "Lean.Parser.Command.include",
 })
 # Notation: the right side is a term (checked like any term); the tokens must be new (the caller
 # asks Lean's token table: `notation_tokens`).
@@ -242,6 +241,11 @@ HEADER_DENIED_COMMANDS: dict[str, str] = {
     "Lean.Parser.Command.initialize": "`initialize` runs code", "Lean.Parser.Command.export":
         "`export` adds aliases that can hide core names",
     "Lean.Parser.Command.exit": "`#exit` hides the rest",
+    # A `variable` (with `include`, or an instance binder with no dependencies) becomes a hypothesis
+    # of the theorem that the displayed statement does not show: `variable [Nonempty False]`.
+    "Lean.Parser.Command.variable": "`variable` adds hypotheses the statement does not show",
+    "Lean.Parser.Command.include": "`include` adds hypotheses the statement does not show",
+    "Lean.Parser.Command.omit": "`omit` belongs with `variable`",
 }
 # Attributes a header declaration may carry; every other one (code registration, `extern`,
 # `implemented_by`, `default_instance`, `macro`, `tactic`, `csimp`, ...) is refused.
@@ -390,9 +394,6 @@ class SyntaxGuard:
                 tok = value.strip() if value is not None else ""
                 if not tok:
                     return [], "header refused: a notation token that is empty or not plainly written"
-                if tok[0].isalpha() or tok[0] == "_":
-                    return [], (f"header refused: notation token `{tok}` looks like a name and would "
-                                "turn it into a keyword; use a symbol")
                 tokens.append(tok)
         return tokens, None
 
@@ -422,6 +423,12 @@ class SyntaxGuard:
                 continue
             if kind in DENIED_KINDS and not (header and kind in HEADER_ALLOWED_KINDS):
                 return f"refused: {DENIED_KINDS[kind]} ({kind})"
+            if header and kind == "Lean.Parser.Command.eraseAttr":
+                # `attribute [-instance] instOfNatNat` would let another instance take its place.
+                ident = t.child(1)
+                if not (isinstance(ident, S.Ident) and ident.name == "simp"):
+                    return "header refused: only `-simp` may be erased in a header"
+                continue
             if header and kind == "Lean.Parser.Command.attribute":
                 # `attribute [a, b] names`: the attributes, never `instance` on existing names.
                 for inst in S.nodes(t, "Lean.Parser.Term.attrInstance"):
@@ -459,6 +466,9 @@ class SyntaxGuard:
     def _check_ident(ident: S.Ident) -> str | None:
         # `Lean.trustCompiler.elim` reaches the constant as much as `Lean.trustCompiler` does.
         parts = ident.parts
+        if (bad := next((p for p in parts if _confusable(p)), None)) is not None:
+            return (f"refused: the name `{bad}` mixes in letters that look like Latin ones "
+                    "(e.g. Cyrillic `а` in `Fаlse`); write it in one script")
         for i in range(1, len(parts) + 1):
             if (head := ".".join(parts[:i])) in DENIED_IDENTS:
                 return f"refused: {DENIED_IDENTS[head]}"
@@ -515,6 +525,19 @@ class SyntaxGuard:
         if name == "maxRecDepth" and not (text.isdigit() and 0 < int(text) <= MAX_REC_DEPTH):
             return f"refused: `set_option maxRecDepth {text}` must be between 1 and {MAX_REC_DEPTH}"
         return None
+
+
+# Scripts whose letters pass for Latin ones in a displayed statement (`Fаlse` with a Cyrillic `а`).
+# Greek is left alone (`α`, `hα` are everyday names) except the capitals and omicron that look
+# exactly like Latin letters, when they sit in a name with Latin letters.
+_LOOKALIKE_RANGES = ((0x0400, 0x052F), (0x0530, 0x058F), (0x13A0, 0x13FF), (0xFF21, 0xFF5A))
+_GREEK_LOOKALIKES = frozenset("ΑΒΕΖΗΙΚΜΝΟΡΤΥΧο")
+
+
+def _confusable(part: str) -> bool:
+    if any(lo <= ord(ch) <= hi for ch in part for lo, hi in _LOOKALIKE_RANGES):
+        return True
+    return any(ch in _GREEK_LOOKALIKES for ch in part) and any("a" <= ch.lower() <= "z" for ch in part)
 
 
 def _holds_attributes(t: S.Syntax) -> bool:

@@ -167,11 +167,13 @@ def _read(lean: _Lean, text: str, guard, timeout: float | None, audit: bool,
             return ReadError(ReadStage.GUARD, f"{why} (at {_where(text, pos)})")
         tokens = guard.notation_tokens(cmd.tree)
         if tokens and not guard.trusted:
+            # A notation may add new tokens only: an existing token (`+`) or a name Lean already
+            # has (`False`, `Nat`) would change what the statement's text means.
             known = lean.known_tokens(tokens, env=env)
             clash = [t for t, k in zip(tokens, known, strict=True) if k]
             if clash:
-                return ReadError(ReadStage.GUARD, f"header refused: notation redefines the existing token(s) "
-                                 f"{', '.join(f'`{t}`' for t in clash)}")
+                return ReadError(ReadStage.GUARD, "header refused: notation redefines existing token(s) "
+                                 f"or name(s) {', '.join(f'`{t}`' for t in clash)}")
         result = lean.check(cmd.text, env=env, keep=True, timeout=timeout)
         lean_s += result.lean_seconds
         if result.env_id is not None:

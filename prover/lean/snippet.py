@@ -69,6 +69,9 @@ def mask_comments_and_strings(text: str) -> str:
     return "".join(out)
 
 
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+
+
 def ensure_text(value: str | bytes, what: str) -> str:
     """`value` as a str that Lean can read, or `InvalidRequest` saying what is wrong with it."""
     if isinstance(value, bytes):
@@ -84,6 +87,10 @@ def ensure_text(value: str | bytes, what: str) -> str:
         raise InvalidRequest(f"the {what} is not valid Unicode (lone surrogates)") from None
     if "\x00" in value:
         raise InvalidRequest(f"the {what} contains a NUL character")
+    # Bidirectional controls make the displayed text differ from what Lean reads.
+    if any(ch in _BIDI_CONTROLS for ch in value):
+        raise InvalidRequest(f"the {what} contains a bidirectional control character (U+202A-U+202E, "
+                             "U+2066-U+2069): what is shown would differ from what Lean reads")
     return value
 
 

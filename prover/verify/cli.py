@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from prover.lean import InvalidRequest, LeanConfig, LeanServer
+from prover.lean.guard import SyntaxGuard
 from prover.verify.verifier import Verification, Verifier
 
 
@@ -28,6 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--heartbeats", type=int, default=None,
                         help="Lean's maxHeartbeats (thousands) for the proof (default: the server's)")
     parser.add_argument("--timeout", type=float, default=None, help="wall clock per Lean request, seconds")
+    parser.add_argument("--trusted-header", action="store_true",
+                        help="trusted mode for your own project file: its header commands and statement "
+                             "are not guarded (meta code in them may run). The proof is still guarded, "
+                             "and kernel replay and the axiom audit still apply. Never for model output.")
     parser.add_argument("--runtime", default="auto", choices=("auto", "native", "wasm"),
                         help="which Lean to use")
     parser.add_argument("--json", action="store_true", help="print the verdict as JSON")
@@ -73,11 +78,14 @@ def run(args: argparse.Namespace, *, server: LeanServer | None = None) -> int:
     except (InvalidRequest, OSError) as e:
         print(f"prover verify: {e}", file=sys.stderr)
         return 2
+    guard = SyntaxGuard(trusted=True) if getattr(args, "trusted_header", False) else None
     if server is not None:
-        res = Verifier(server, heartbeats=args.heartbeats, timeout=args.timeout).verify(snippet, proof)
+        res = Verifier(server, guard=guard, heartbeats=args.heartbeats,
+                       timeout=args.timeout).verify(snippet, proof)
     else:
         with LeanServer(LeanConfig(runtime=args.runtime)) as own:
-            res = Verifier(own, heartbeats=args.heartbeats, timeout=args.timeout).verify(snippet, proof)
+            res = Verifier(own, guard=guard, heartbeats=args.heartbeats,
+                           timeout=args.timeout).verify(snippet, proof)
     _print(res, args.json)
     return 0 if res.ok else 1
 

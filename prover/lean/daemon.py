@@ -82,10 +82,14 @@ class _Daemon:
             return {
                 "pid": os.getpid(), "lean_pid": s.pid, "runtime": s.runtime.description,
                 "lean_version": s.lean_version, "uptime_s": time.time() - self.started,
-                "requests": s.stats.requests, "restarts": s.stats.restarts,
+                "requests": s.stats.requests, "restarts": s.stats.restarts, "anomalies": s.anomalies,
                 "start_seconds": s.stats.start_seconds, "idle_timeout_s": self.idle_timeout,
                 "config": {"heartbeats": s.config.heartbeats, "request_timeout": s.config.request_timeout},
             }
+        if method == "anomalies":
+            return s.anomalies
+        if method == "sync":
+            return s.sync()
         if method == "stop":
             self.stop.set()
             return True
@@ -206,6 +210,15 @@ class RemoteLeanServer:
 
     def ping(self) -> bool:
         return bool(self.call("ping"))
+
+    @property
+    def anomalies(self) -> int:
+        """`LeanServer.anomalies` of the daemon's server."""
+        return int(self.call("anomalies"))
+
+    def sync(self) -> int:
+        """`LeanServer.sync()` on the daemon's server."""
+        return int(self.call("sync"))
 
     def status(self) -> dict[str, Any]:
         return self.call("status")

@@ -133,9 +133,13 @@ def test_lean_cannot_read_the_host(raw: LeanServer) -> None:
     out = _probe(raw, f"pure (proverProbeNames (← System.FilePath.readDir {_lean_str(str(home))}) 0 \"\")",
                  _NAMES)
     assert out.startswith("REFUSED") or out.strip() == "", out
-    # What Lean sees at the root: emscripten's in-memory skeleton, no host directory.
+    # What Lean sees at the root: emscripten's in-memory skeleton (its /home and /tmp are empty
+    # and in memory), plus the first component of each mount's path; no other host directory.
     root = set(_probe(raw, 'pure (proverProbeNames (← System.FilePath.readDir "/") 0 "")', _NAMES).split())
-    assert not root & {"etc", "root", "usr", "bin", "var", "work"}, root
+    assert raw._chan is not None
+    mounts = {Path(m).parts[1] for m in (*raw.runtime.mounts, str(raw._chan))}
+    assert root <= {"dev", "home", "proc", "tmp", "default.profraw", *mounts}, root
+    assert not root & {"etc", "root", "usr", "bin", "var"}, root
 
 
 def test_lean_cannot_spawn_a_process(raw: LeanServer) -> None:
@@ -179,11 +183,14 @@ def test_forged_replies_are_never_accepted(raw: LeanServer) -> None:
             forged = (f'{{"id": {rid}, "ok": true, "messages": [], "elab_ns": 0, "lean_ns": 0, '
                       '"env": null, "forged": true}')
             lines.append(f"out.putStrLn {_lean_str(f'@@PROVER:{g}@@ {forged}')}")
-    code = "run_cmd do\n  let out ← IO.FS.Handle.mk \"/dev/stdout\" .write\n" + \
-        "".join(f"  {line}\n" for line in lines) + "  out.flush\n"
+    # Many short commands in one request (one long do-block exceeds Lean's recursion depth).
+    code = "".join("run_cmd do\n  let out ← IO.FS.Handle.mk \"/dev/stdout\" .write\n"
+                   + "".join(f"  {line}\n" for line in lines[i:i + 40]) + "  out.flush\n"
+                   for i in range(0, len(lines), 40))
     before, pid = raw.anomalies, raw.pid
     with pytest.raises(LeanProtocolError, match=r"wrong nonce|unexpected reply"):
-        raw.check(code)
+        result = raw.check(code)
+        pytest.fail(f"no anomaly; Lean said: {[m.text[:200] for m in result.messages][:5]}")
     assert raw.anomalies > before
     assert not raw.alive  # killed, never reused
     assert raw.ping() and raw.pid != pid  # and restarted cleanly
@@ -193,7 +200,9 @@ def test_a_leaked_nonce_is_caught_as_a_duplicate(raw: LeanServer) -> None:
     """Suppose the nonce leaked anyway (here: the test hands it over). A forged reply printed
     before the real one is accepted, but the real one follows as a duplicate: `sync()` sees it,
     so a verifier comparing `anomalies` around its requests refuses the verdict."""
-    raw.ping()
+    assert raw.check("example : True := trivial").ok  # base environment ready in this process
+    if raw._log_bytes >= ROTATE_BYTES:
+        raw.ping()  # rotate now, so no `rotate` request takes the id the forger aims at
     forged = (f'{{"id": {raw._seq}, "ok": true, "messages": [], "elab_ns": 0, "lean_ns": 0, '
               '"env": null}')
     code = ("run_cmd do\n  let out ← IO.FS.Handle.mk \"/dev/stdout\" .write\n"

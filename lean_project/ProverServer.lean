@@ -6,8 +6,14 @@ Channel (chosen because it works on the WebAssembly build, where stdin and FIFOs
 appends each request as one JSON line to `$PROVER_CHANNEL/requests.jsonl`; this loop keeps the file
 open and reads new lines as they arrive (a kept handle sees appended data; every file-system call
 costs ~1 ms there, so one read per request instead of a file per request: 10 ms -> ~3 ms a round
-trip). Replies go to stdout as one line `@@PROVER:<nonce>@@ <json>`. The nonce comes from the
-environment, so neither the echoed source nor anything a tactic prints can forge a reply.
+trip). Replies go to stdout as one line `@@PROVER:<nonce>@@ <json>`.
+
+The nonce is read once at start from `<channel>/nonce`, which the client deletes as soon as `ready`
+arrives, before it sends any request. After that it lives only in the loop's `Server` value, which
+elaborated code cannot reach: not in the environment, not in any file, not in the request log. So
+code that runs while a request is elaborated (trusted-mode `#eval`, or anything that slips past the
+client's guard) cannot frame a reply; the client counts any framed-looking line that is not the one
+reply it waits for as an anomaly and kills the process.
 
 Everything here is kept small and monomorphic on purpose: the embedded build ships only the
 exported `.olean` level, and compiled code that reaches a private helper of Lean's library fails
@@ -34,7 +40,8 @@ meta structure Server where
   out : IO.FS.Handle
   prefix_ : String
   channel : String
-  requests : IO.FS.Handle
+  -- The request log being read; `rotate` swaps it for a fresh file (the client deletes the old).
+  requests : IO.Ref IO.FS.Handle
   envs : IO.Ref (Array (Option Command.State))
 
 meta def reply (s : Server) (j : Json) : IO Unit := do
@@ -597,7 +604,18 @@ meta def natField (j : Json) (k : String) (dflt : Nat) : Nat :=
 meta def strField (j : Json) (k : String) : String :=
   match j.getObjValAs? String k with | .ok v => v | .error _ => ""
 
-/-- Dispatch one request; `none` means stop the server. -/
+/-- `rotate`: continue with the request log `<channel>/<log>` (created by the client, empty; only
+the client writes the channel, so the name is trusted), so
+the log does not grow without bound. The old handle is released when the reference drops it; the
+client deletes the old file once this reply arrives. -/
+meta def handleRotate (s : Server) (id : Json) (log : String) : IO Json := do
+  if log.isEmpty then
+    return errorReply id "malformed_request" "`rotate` needs a file name in `log`"
+  let h ← IO.FS.Handle.mk (s.channel ++ "/" ++ log) .read
+  s.requests.set h
+  return Json.mkObj [("id", id), ("ok", true), ("rotated", true)]
+
+/-- Dispatch one request; `none` means stop the server (`exit`, answered by the loop). -/
 meta def handle (s : Server) (text : String) : IO (Option Json) := do
   match Json.parse text with
   | .error e => return some (errorReply Json.null "malformed_request" s!"request is not JSON: {e}")
@@ -608,6 +626,7 @@ meta def handle (s : Server) (text : String) : IO (Option Json) := do
     | .error _ => return some (errorReply id "malformed_request" "request has no string field `cmd`")
     | .ok "ping" => return some (Json.mkObj [("id", id), ("ok", true), ("pong", true)])
     | .ok "exit" => return none
+    | .ok "rotate" => return some (← handleRotate s id (strField j "log"))
     | .ok "exec" =>
       let keep := match j.getObjValAs? Bool "keep" with | .ok b => b | .error _ => false
       return some (← handleExec s id envId (strField j "code") keep)
@@ -645,7 +664,7 @@ While idle, once a second: exit if the channel directory is gone, and write an e
 stdout. A client killed with SIGKILL removes nothing, but its end of the pipe closes, so that
 write fails and the server ends instead of lingering. -/
 meta partial def loop (s : Server) (partial_ : String) (lastNs beatNs : Nat) : IO Unit := do
-  let chunk ← s.requests.getLine
+  let chunk ← (← s.requests.get).getLine
   if chunk.isEmpty then
     let now ← IO.monoNanosNow
     if now - lastNs > 2000000000 then
@@ -663,12 +682,18 @@ meta partial def loop (s : Server) (partial_ : String) (lastNs beatNs : Nat) : I
   else if chunk.back != '\n' then
     loop s (partial_ ++ chunk) lastNs beatNs
   else
-    match ← handle s (partial_ ++ chunk) with
+    let text := partial_ ++ chunk
+    match ← handle s text with
     | some r =>
       reply s r
       let now ← IO.monoNanosNow
       loop s "" now now
-    | none => reply s (Json.mkObj [("id", Json.null), ("ok", true), ("bye", true)])
+    | none =>
+      -- `exit` carries its id like every other reply, so the client can match it.
+      let id := match Json.parse text with
+        | .ok j => (j.getObjVal? "id").toOption.getD Json.null
+        | .error _ => Json.null
+      reply s (Json.mkObj [("id", id), ("ok", true), ("bye", true)])
 
 /-- Render an expression in a goal's local context. `MessageDataContext` is built directly
 because `MVarId.withContext` reaches a private helper on the embedded build. -/
@@ -733,14 +758,15 @@ it). -/
 meta def serve : Command.CommandElabM Unit := do
   let env ← getEnv
   let channel := (← IO.getEnv "PROVER_CHANNEL").getD "/tmp/prover-channel"
-  let nonce := (← IO.getEnv "PROVER_NONCE").getD "0"
+  -- Read once; the client deletes the file when `ready` arrives (this FS view is read-only).
+  let nonce := ← IO.FS.readFile (channel ++ "/nonce")
   let out ← IO.FS.Handle.mk "/dev/stdout" .write
   let opts : Options := ({} : Options)
     |>.setBool `linter.unusedVariables false
     |>.setBool `linter.all false
   let st := Command.mkState env {} opts
   let st := { st with infoState := { enabled := false } }
-  let requests ← IO.FS.Handle.mk (channel ++ "/requests.jsonl") .read
+  let requests ← IO.mkRef (← IO.FS.Handle.mk (channel ++ "/requests.jsonl") .read)
   let s : Server := { out, prefix_ := "@@PROVER:" ++ nonce ++ "@@ ", channel, requests,
                       envs := ← IO.mkRef #[some st] }
   reply s (Json.mkObj [("id", Json.null), ("ok", true), ("ready", true),

@@ -71,7 +71,13 @@ def cmd_setup(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from prover.lean import LeanConfig, LeanServer
     from prover.lean.daemon import DaemonPaths, connect
-    from prover.lean.runtime import GLUE_PATCHES, find_native, resolve_runtime, verify_patched
+    from prover.lean.runtime import (
+        GLUE_PATCHES,
+        find_native,
+        native_sandbox_tool,
+        resolve_runtime,
+        verify_patched,
+    )
 
     native = find_native(args.toolchain_dir)
     print(f"native Lean: {native.description + ' (' + native.version + ')' if native else 'not found'}")
@@ -81,6 +87,13 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     if runtime.kind == "wasm":
         applied = verify_patched(Path(runtime.command[1]))
         print(f"lean.js patches: {len(applied)}/{len(GLUE_PATCHES)} applied ({', '.join(applied)})")
+        print("sandbox: embedded Lean sees only the runtime and its channel directory, read-only; "
+              "it cannot spawn processes")
+    elif native_sandbox_tool() is not None:
+        print("sandbox: native Lean runs under bwrap (host read-only, no /tmp, /home, network)")
+    else:
+        print("sandbox: NONE - native Lean is not sandboxed (no working `bwrap` on PATH): code in "
+              "trusted files runs with your rights")
     paths = DaemonPaths.under(args.cache_dir)
     remote = connect(paths)
     if remote is not None:

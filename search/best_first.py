@@ -213,8 +213,14 @@ class _Run:
     # ----------------------------------------------------------------- the loop
 
     def run(self) -> SearchResult:
+        # The wall budget covers everything the search waits for: tactics, restarts of a crashed
+        # Lean (tens of seconds on the embedded build) and the final verification. A server that
+        # supports it (`LeanServer.deadline`) enforces it on every request and restart; otherwise
+        # each tactic's timeout is at least capped at what is left.
+        bound = getattr(self.o.server, "deadline", None)
         try:
-            return self._run()
+            with bound(self.deadline) if callable(bound) else contextlib.nullcontext():
+                return self._run()
         finally:
             if self.states:
                 with contextlib.suppress(LeanServerError):
@@ -225,6 +231,8 @@ class _Run:
             root = self._lean(lambda: self.o.server.open_proof(
                 self.snippet, heartbeats=self.cfg.heartbeats))
         except LeanServerError as e:
+            if time.monotonic() >= self.deadline:
+                return self._result(SearchStatus.BUDGET_EXHAUSTED, self._budget_message())
             return self._result(SearchStatus.ERROR, f"Lean failed while opening the statement: {e}")
         if isinstance(root, LeanError):
             self.lean_reported_s += root.lean_seconds
@@ -306,8 +314,9 @@ class _Run:
             return None
         t0 = time.monotonic()
         try:
+            timeout = min(self.cfg.tactic_timeout, max(self.deadline - time.monotonic(), 0.001))
             res = self._lean(lambda: self.o.server.run_tactic(
-                node.state, tactic, timeout=self.cfg.tactic_timeout, heartbeats=self.cfg.heartbeats))
+                node.state, tactic, timeout=timeout, heartbeats=self.cfg.heartbeats))
         except LeanTimeout as e:
             self.counts["timeouts"] += 1
             tree.add_edge(Edge(node.id, tactic, cand.logprob, EdgeOutcome.TIMEOUT, message=_short(str(e)),
@@ -362,6 +371,9 @@ class _Run:
 
     def _crashed(self, node: Node, cand: TacticCandidate, err: LeanServerError,
                  seconds: float) -> SearchResult | None:
+        if time.monotonic() >= self.deadline:
+            # A fault at the deadline is the budget's doing (a restart or verification cut short).
+            return self._result(SearchStatus.BUDGET_EXHAUSTED, self._budget_message())
         self.counts["crashes"] += 1
         self.crashes_in_a_row += 1
         self.t.add_edge(Edge(node.id, cand.tactic, cand.logprob, EdgeOutcome.CRASHED,

@@ -86,3 +86,37 @@ def test_lean_exits_when_its_client_is_killed() -> None:
             os.kill(lean_pid, 0)
     finally:
         client.kill()
+
+
+_STARTER = """
+import sys
+from pathlib import Path
+from prover.lean.daemon import DaemonPaths, start_daemon
+client = start_daemon(DaemonPaths.under(Path(sys.argv[1])), idle_timeout=300)
+print("daemon", client.status()["pid"], flush=True)
+client.close()
+"""
+
+
+def test_two_commands_starting_at_once_start_one_warm_server(tmp_path: Path) -> None:
+    """Two real processes call `start_daemon` at the same moment: the start lock lets one start
+    the daemon and the other connect to it (without it both saw no socket and both started)."""
+    paths = DaemonPaths.under(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    procs = [subprocess.Popen([sys.executable, "-c", _STARTER, str(tmp_path)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for _ in range(2)]
+    try:
+        outs = [p.communicate(timeout=900)[0] for p in procs]
+        pids = [int(line.split()[1]) for out in outs for line in out.splitlines()
+                if line.startswith("daemon ")]
+        assert len(pids) == 2 and pids[0] == pids[1] == remote_pid(paths), outs
+        # One daemon process, hence one Lean: the log shows a single start.
+        client = start_daemon(paths)
+        assert len(client.status()["start_seconds"]) == 1
+        client.close()
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+        stop_daemon(paths)

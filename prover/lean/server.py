@@ -1,10 +1,20 @@
 """`LeanServer`: one long-lived Lean process running our interaction server, and its client.
 
 The Lean side (`lean_project/ProverServer.lean`) imports once and answers JSON requests. Requests go
-through files in a private channel directory under /tmp (the embedded WebAssembly Lean can read
-nothing else: stdin and FIFOs fail there); replies come back on stdout as lines framed with a
-per-session nonce. One request is in flight at a time per server; use `LeanServerPool` for
-parallel work.
+through a log file in a private channel directory under /tmp (stdin and FIFOs fail on the embedded
+WebAssembly Lean); replies come back on stdout as lines framed with a per-process nonce. One request
+is in flight at a time per server; use `LeanServerPool` for parallel work.
+
+Why a reply cannot be forged from inside Lean (code elaborated in a request may run: trusted-mode
+`#eval`, or anything that slips past the guard): the nonce never enters Lean's environment, the
+request log or any file that exists while requests run. It is written to `<channel>/nonce`, read by
+Lean once at start, and deleted by the client when `ready` arrives; the `prover_goals` tag, which
+elaborated source must contain, is a second, separate secret. Beyond that the reader is a tripwire:
+any stdout line that looks framed but has another nonce, any reply with an id that is not the one
+request in flight, and any second reply for it is an *anomaly*: counted in `LeanServer.anomalies`
+(monotonic), and the request waiting (or the next one) raises `LeanProtocolError` after the process
+is killed. A caller that must trust a verdict compares `anomalies` before and after its requests
+and calls `sync()` at the end (a round trip, so every reply to earlier requests has arrived).
 
 Proof states are kept as (stored header environment, statement, tactic path): a step elaborates the
 statement with the path plus the new tactic on top of the stored header, so states survive a
@@ -19,6 +29,7 @@ import itertools
 import json
 import os
 import queue
+import re
 import secrets
 import shutil
 import signal
@@ -27,7 +38,7 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -41,7 +52,7 @@ from prover.lean.errors import (
     LeanStartupError,
     LeanTimeout,
 )
-from prover.lean.runtime import Runtime, resolve_runtime, server_source_dir
+from prover.lean.runtime import Runtime, native_sandbox, resolve_runtime, server_source_dir
 from prover.lean.snippet import ensure_text
 from prover.lean.types import (
     CommandResult,
@@ -76,7 +87,13 @@ class LeanConfig:
     heartbeats: int = 200_000  # Lean's maxHeartbeats for one step (its own, deterministic limit)
     max_request_chars: int = 1_000_000
     auto_restart: bool = True  # restart a dead process on the next request
-    max_restarts: int = 20
+    # Restarts after a failure wait restart_backoff * 2**(n-1) s (n-th in a row, capped) so a crash
+    # loop cannot spin; a successful reply resets n, so a long healthy session restarts freely.
+    restart_backoff: float = 0.5
+    restart_backoff_max: float = 30.0
+    memory_limit_mb: int | None = 8192  # RSS of Lean's process tree; killed past it (None: no limit)
+    memory_poll_s: float = 0.5  # how often the memory watchdog looks
+    request_log_max_bytes: int = 64 << 20  # past this, Lean is switched to a fresh request log
     lean_num_threads: int | None = None
     install: bool = True  # install the embedded runtime on first use
 
@@ -190,13 +207,42 @@ class _StateRecord:
 class ServerStats:
     requests: int = 0
     restarts: int = 0
+    memory_kills: int = 0
+    log_rotations: int = 0
     start_seconds: list[float] = field(default_factory=list)
     lean_seconds: float = 0.0
     wall_seconds: float = 0.0
 
 
+# Anything on stdout that looks like a framed reply, whatever its nonce.
+_FRAMED = re.compile(rb"@@PROVER:")
+
+
+class _Anomaly:
+    """A break of the reply stream seen by the reader: queued so the waiting request raises."""
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+
+
+@dataclass
+class _Stream:
+    """The reply side of one Lean process. The reader thread is the only one that classifies
+    lines, so the one-reply-per-request check cannot race with the waiting thread."""
+
+    prefix: bytes
+    replies: queue.Queue[Any] = field(default_factory=queue.Queue)
+    # The id whose reply may come next ("ready" before the first request), None when none may.
+    expected: int | str | None = "ready"
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    memory_fault: str = ""  # set by the watchdog when it killed the process for its memory
+
+
 class LeanServer:
-    """A Lean process answering requests; a context manager. Thread-safe (requests serialise)."""
+    """A Lean process answering requests; a context manager. Thread-safe (requests serialise).
+
+    `anomalies` counts breaks of the reply stream (see the module docstring); it only grows.
+    """
 
     def __init__(self, config: LeanConfig | None = None, *, runtime: Runtime | None = None,
                  guard: TacticGuard | _DefaultGuard | None = DEFAULT_GUARD) -> None:
@@ -212,13 +258,21 @@ class LeanServer:
         self.stats = ServerStats()
         self._lock = threading.RLock()
         self._proc: subprocess.Popen[bytes] | None = None
-        self._replies: queue.Queue[Any] = queue.Queue()
+        self._stream = _Stream(b"")
         self._output: deque[str] = deque(maxlen=200)
         self._chan: Path | None = None
         self._requests: int | None = None
+        self._log_name = "requests.jsonl"
+        self._log_bytes = 0
         self._parse_cache: OrderedDict[tuple[int, str, str], ParseResult] = OrderedDict()
         self._nonce = ""
+        self._goals_tag = ""  # a second secret: it appears in elaborated source, the nonce never
         self._seq = 0
+        self._anomalies = 0
+        self._anomaly_lock = threading.Lock()
+        self._failed_restarts = 0  # restarts in a row without a successful reply since
+        self._deadline: float | None = None
+        self._spawned = False  # a process was started once: later starts are restarts
         self._generation = 0
         self._envs: dict[int, _EnvRecord] = {0: _EnvRecord("", 0, 0)}
         self._states: dict[int, _StateRecord] = {}
@@ -245,6 +299,56 @@ class LeanServer:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
 
+    @property
+    def anomalies(self) -> int:
+        """Breaks of the reply stream seen so far (forged-looking or unexpected replies). Monotonic:
+        a verdict is only trustworthy if this did not change while its requests ran."""
+        return self._anomalies
+
+    def _anomaly(self, stream: _Stream, why: str) -> None:
+        with self._anomaly_lock:
+            self._anomalies += 1
+        stream.replies.put(_Anomaly(why))
+
+    def sync(self, timeout: float = 30.0) -> int:
+        """One round trip, after which every reply to earlier requests has been read (Lean answers
+        in order); returns `anomalies`. Raises `LeanProtocolError` if the stream broke."""
+        self.ping(timeout)
+        with self._lock:
+            stream = self._stream
+            while True:
+                try:
+                    msg = stream.replies.get_nowait()
+                except queue.Empty:
+                    break
+                if isinstance(msg, _Anomaly):
+                    self._kill()
+                    raise LeanProtocolError(f"reply stream broken: {msg.why}")
+        return self._anomalies
+
+    @contextlib.contextmanager
+    def deadline(self, when: float | None) -> Iterator[None]:
+        """Within this block, no request, restart or backoff runs past `when` (a `time.monotonic()`
+        value; None: no limit): past it a request raises `LeanTimeout` (and a restart in progress
+        is abandoned, its process killed). For callers with a wall budget, e.g. a search."""
+        old = self._deadline
+        if when is not None and old is not None:
+            when = min(when, old)
+        self._deadline = when
+        try:
+            yield
+        finally:
+            self._deadline = old
+
+    def _capped(self, timeout: float) -> float:
+        """`timeout` shortened to the active `deadline`; raises `LeanTimeout` once it has passed."""
+        if self._deadline is None:
+            return timeout
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise LeanTimeout("the caller's deadline passed before this request could run")
+        return min(timeout, left)
+
     def start(self) -> LeanServer:
         """Start Lean and wait until it is ready (a no-op if it is running)."""
         with self._lock:
@@ -258,56 +362,106 @@ class LeanServer:
     def _spawn(self) -> None:
         runtime = self.runtime
         t0 = time.monotonic()
+        self._spawned = True
         self._chan = Path(tempfile.mkdtemp(prefix="prover-lean-", dir="/tmp"))
         shutil.copy(server_source_dir() / SERVER_FILE, self._chan / SERVER_FILE)
-        (self._chan / "req").mkdir()
+        req = self._chan / "req"
+        req.mkdir()
         # Requests are appended, one JSON line each, to a log that Lean keeps open.
-        self._requests = os.open(self._chan / "req" / "requests.jsonl",
-                                 os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        self._nonce = secrets.token_hex(12)
+        self._log_name, self._log_bytes = "requests.jsonl", 0
+        self._requests = os.open(req / self._log_name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._nonce = secrets.token_hex(16)
+        self._goals_tag = secrets.token_hex(16)
+        # The nonce goes to Lean through a file that exists only until `ready` (never the
+        # environment, which elaborated code can read at any time).
+        nonce_file = req / "nonce"
+        fd = os.open(nonce_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(self._nonce)
         self._seq = 0
-        self._replies = queue.Queue()
-        env = dict(os.environ)
+        stream = self._stream = _Stream(f"@@PROVER:{self._nonce}@@ ".encode())
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PROVER_")}
         env.update(runtime.env)
         env.update({
-            "PROVER_CHANNEL": str(self._chan / "req"),
-            "PROVER_NONCE": self._nonce,
-            "PROVER_MOUNTS": ":".join(runtime.mounts),
+            "PROVER_CHANNEL": str(req),
+            # The embedded Lean's file system holds only these host directories, read-only.
+            "PROVER_MOUNTS": ":".join((*runtime.mounts, str(self._chan))),
         })
         if self.config.lean_num_threads:
             env["LEAN_NUM_THREADS"] = str(self.config.lean_num_threads)
-        self._proc = subprocess.Popen(
-            [*runtime.command, SERVER_FILE], cwd=self._chan, env=env, stdin=subprocess.DEVNULL,
+        command = [*runtime.command, SERVER_FILE]
+        if runtime.kind == "native":
+            command = native_sandbox(command, self._chan)
+        proc = self._proc = subprocess.Popen(
+            command, cwd=self._chan, env=env, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
         )
-        threading.Thread(target=self._read_stdout, args=(self._proc, self._replies), daemon=True).start()
+        threading.Thread(target=self._read_stdout, args=(proc, stream), daemon=True).start()
+        if self.config.memory_limit_mb:
+            threading.Thread(target=self._watch_memory, args=(proc, stream), daemon=True).start()
         atexit.register(self.close)
         try:
-            ready = self._wait_reply(None, time.monotonic() + self.config.start_timeout)
+            ready = self._wait_reply(None, time.monotonic() + self._capped(self.config.start_timeout))
         except LeanTimeout as e:
-            raise LeanStartupError(f"Lean was not ready after {self.config.start_timeout:.0f} s\n"
-                                   + self.recent_output()) from e
+            self._kill()
+            raise LeanStartupError(f"Lean was not ready after {self.config.start_timeout:.0f} s "
+                                   f"(or the caller's deadline passed)\n{self.recent_output()}") from e
         except LeanCrashed as e:
+            if stream.memory_fault:
+                raise
             raise LeanStartupError(f"Lean exited while starting:\n{self.recent_output()}") from e
+        finally:
+            nonce_file.unlink(missing_ok=True)
         if not ready.get("ready"):
             raise LeanStartupError(f"unexpected first reply {ready!r}")
         self.lean_version = ready.get("lean_version", "")
         self._generation += 1
         self.stats.start_seconds.append(time.monotonic() - t0)
 
-    def _read_stdout(self, proc: subprocess.Popen[bytes], replies: queue.Queue[Any]) -> None:
-        prefix = f"@@PROVER:{self._nonce}@@ ".encode()
+    def _read_stdout(self, proc: subprocess.Popen[bytes], stream: _Stream) -> None:
+        """Classify every stdout line of one process: the one reply expected, an anomaly, or
+        output (kept for error messages)."""
+        prefix = stream.prefix
         if proc.stdout is None:  # cannot happen with stdout=PIPE; keeps the type checker honest
             return
         for raw in proc.stdout:
             if raw.startswith(prefix):
                 try:
-                    replies.put(json.loads(raw[len(prefix):]))
+                    msg = json.loads(raw[len(prefix):])
+                    rid = msg.get("id") if isinstance(msg, dict) else "?"
                 except json.JSONDecodeError as e:
-                    replies.put(LeanProtocolError(f"unparseable reply: {e}: {raw[:200]!r}"))
-            else:
+                    self._anomaly(stream, f"unparseable reply: {e}: {raw[:200]!r}")
+                    continue
+                with stream.lock:
+                    expected = stream.expected
+                    ok = (rid is None and expected == "ready") or (rid is not None and rid == expected)
+                    if ok:
+                        stream.expected = None  # a second reply for the same request is an anomaly
+                if ok:
+                    stream.replies.put(msg)
+                else:
+                    self._anomaly(stream, f"unexpected reply for request {rid!r} (waiting for "
+                                          f"{expected!r}): a duplicate, or printed by code in Lean")
+            elif _FRAMED.search(raw):
+                # A frame with another nonce: only code running inside Lean prints those.
+                self._anomaly(stream, f"framed line with a wrong nonce: {raw[:120]!r}")
+            elif raw.strip():  # not the idle heartbeat
                 self._output.append(raw.decode("utf-8", "replace").rstrip("\n"))
-        replies.put(_EOF)
+        stream.replies.put(_EOF)
+
+    def _watch_memory(self, proc: subprocess.Popen[bytes], stream: _Stream) -> None:
+        """Kill the process group once its resident memory passes `memory_limit_mb`."""
+        limit = self.config.memory_limit_mb or 0
+        while proc.poll() is None:
+            rss = _tree_rss_mb(proc.pid)
+            if rss > limit:
+                stream.memory_fault = (f"the Lean process hit the memory limit ({rss} MiB resident > "
+                                       f"memory_limit_mb={limit}) and was killed")
+                self.stats.memory_kills += 1
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                return
+            time.sleep(self.config.memory_poll_s)
 
     def recent_output(self, lines: int = 30) -> str:
         """The last lines Lean printed outside the protocol (for error messages)."""
@@ -341,7 +495,7 @@ class LeanServer:
             atexit.unregister(self.close)
 
     def restart(self) -> None:
-        """Kill and start again; existing proof states stay usable."""
+        """Kill and start again (at once, no backoff); existing proof states stay usable."""
         with self._lock:
             self._kill()
             self.stats.restarts += 1
@@ -360,68 +514,110 @@ class LeanServer:
             return
         if self._closed:
             raise LeanServerError("this LeanServer was closed")
-        if self._proc is None and self._generation == 0:
+        if not self._spawned:
             self._spawn()
             return
-        if not self.config.auto_restart or self.stats.restarts >= self.config.max_restarts:
-            raise LeanCrashed("the Lean process is not running and may not be restarted")
+        if not self.config.auto_restart:
+            raise LeanCrashed("the Lean process is not running and auto_restart is off")
         self._kill()
+        # Bounded exponential backoff: the n-th restart in a row without a successful reply in
+        # between waits restart_backoff * 2**(n-1) s (the first none), at most restart_backoff_max.
+        n = self._failed_restarts
+        if n:
+            delay = min(self.config.restart_backoff * 2 ** (n - 1), self.config.restart_backoff_max)
+            if self._deadline is not None and time.monotonic() + delay >= self._deadline:
+                raise LeanTimeout("the caller's deadline would pass during the restart backoff")
+            time.sleep(delay)
+        self._failed_restarts = n + 1
         self.stats.restarts += 1
         self._spawn()
 
     def _wait_reply(self, seq: int | None, deadline: float) -> dict[str, Any]:
-        while True:
-            remaining = deadline - time.monotonic()
-            try:
-                msg = self._replies.get(timeout=max(remaining, 0.001))
-            except queue.Empty:
-                self._kill()
-                raise LeanTimeout("Lean did not answer in time; its process was killed and will be "
-                                  "restarted on the next request") from None
-            if msg is _EOF:
-                code = self._proc.poll() if self._proc is not None else None
-                self._kill()
-                raise LeanCrashed(f"the Lean process exited (code {code}) before answering; "
-                                  f"it will be restarted on the next request.\n{self.recent_output(10)}")
-            if isinstance(msg, LeanProtocolError):
-                self._kill()
-                raise msg
-            if seq is None or msg.get("id") == seq:
-                return msg
-            # A reply to an older request that timed out in our wait cannot arrive (we kill on
-            # timeout), so anything else breaks the protocol.
+        """The reply to request `seq` (None: the `ready` line). The reader has already checked it
+        is the one reply expected; anything else arrives here as an `_Anomaly`."""
+        stream = self._stream
+        remaining = deadline - time.monotonic()
+        try:
+            msg = stream.replies.get(timeout=max(remaining, 0.001))
+        except queue.Empty:
+            self._kill()
+            raise LeanTimeout("Lean did not answer in time; its process was killed and will be "
+                              "restarted on the next request") from None
+        if msg is _EOF:
+            code = self._proc.poll() if self._proc is not None else None
+            self._kill()
+            if stream.memory_fault:
+                raise LeanCrashed(stream.memory_fault + "; it will be restarted on the next request")
+            raise LeanCrashed(f"the Lean process exited (code {code}) before answering; "
+                              f"it will be restarted on the next request.\n{self.recent_output(10)}")
+        if isinstance(msg, _Anomaly):
+            self._kill()
+            raise LeanProtocolError(f"reply stream broken, Lean was killed: {msg.why}")
+        if msg.get("id") != seq:  # the reader let it through, so this cannot happen
             self._kill()
             raise LeanProtocolError(f"reply for request {msg.get('id')} while waiting for {seq}")
+        return msg
 
     def _send(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
         with self._lock:
             self._ensure_running()
-            if self._requests is None:
-                raise LeanCrashed("the Lean process has no channel (it was stopped)")
-            seq = self._seq
-            data = json.dumps({**payload, "id": seq}, ensure_ascii=False)
-            if len(data) > self.config.max_request_chars:
-                raise InvalidRequest(f"request of {len(data)} characters exceeds the limit of "
-                                     f"{self.config.max_request_chars}")
-            # Only a request that is really written takes a number: replies are matched by it.
-            self._seq += 1
-            t0 = time.monotonic()
-            line = (data + "\n").encode("utf-8")
-            # One write call per request: Lean never sees half a request unless the kernel splits
-            # it, and then it waits for the newline.
-            written = os.write(self._requests, line)
-            while written < len(line):
-                written += os.write(self._requests, line[written:])
-            reply = self._wait_reply(seq, t0 + timeout)
-            self.stats.requests += 1
-            self.stats.wall_seconds += time.monotonic() - t0
-            self.stats.lean_seconds += reply.get("lean_ns", 0) / 1e9
-            if not reply.get("ok", False):
-                err = reply.get("error", {})
-                if err.get("category") == "malformed_request":
-                    raise InvalidRequest(err.get("desc", "malformed request"))
-                raise LeanProtocolError(f"{err.get('category')}: {err.get('desc')}")
+            if self._log_bytes >= self.config.request_log_max_bytes:
+                self._rotate_log()
+            reply = self._request(payload, timeout)
+            self._failed_restarts = 0  # Lean is healthy again: the backoff starts over
             return reply
+
+    def _rotate_log(self) -> None:
+        """Switch Lean to a fresh request log and delete the old one (Lean confirms first, so no
+        request is written where Lean no longer reads)."""
+        if self._chan is None or self._requests is None:
+            return
+        name = f"requests-{self.stats.log_rotations + 1}.jsonl"
+        new = self._chan / "req" / name
+        fd = os.open(new, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            self._request({"cmd": "rotate", "log": name}, 30.0)
+        except BaseException:
+            os.close(fd)
+            raise
+        old_fd, old_name = self._requests, self._log_name
+        self._requests, self._log_name, self._log_bytes = fd, name, 0
+        os.close(old_fd)
+        (self._chan / "req" / old_name).unlink(missing_ok=True)
+        self.stats.log_rotations += 1
+
+    def _request(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """Write one request and wait for its reply (the caller holds the lock)."""
+        if self._requests is None:
+            raise LeanCrashed("the Lean process has no channel (it was stopped)")
+        seq = self._seq
+        data = json.dumps({**payload, "id": seq}, ensure_ascii=False)
+        if len(data) > self.config.max_request_chars:
+            raise InvalidRequest(f"request of {len(data)} characters exceeds the limit of "
+                                 f"{self.config.max_request_chars}")
+        timeout = self._capped(timeout)
+        # Only a request that is really written takes a number: replies are matched by it.
+        self._seq += 1
+        with self._stream.lock:
+            self._stream.expected = seq
+        t0 = time.monotonic()
+        line = (data + "\n").encode("utf-8")
+        # One write call per request: Lean never sees half a request unless the kernel splits
+        # it, and then it waits for the newline.
+        written = os.write(self._requests, line)
+        while written < len(line):
+            written += os.write(self._requests, line[written:])
+        self._log_bytes += len(line)
+        reply = self._wait_reply(seq, t0 + timeout)
+        self.stats.requests += 1
+        self.stats.wall_seconds += time.monotonic() - t0
+        self.stats.lean_seconds += reply.get("lean_ns", 0) / 1e9
+        if not reply.get("ok", False):
+            err = reply.get("error", {})
+            if err.get("category") == "malformed_request":
+                raise InvalidRequest(err.get("desc", "malformed request"))
+            raise LeanProtocolError(f"{err.get('category')}: {err.get('desc')}")
+        return reply
 
     def _lean_env(self, handle: int) -> int:
         """The Lean-side id of stored environment `handle`, re-elaborating it after a restart."""
@@ -561,7 +757,7 @@ class LeanServer:
         body = "\n".join(indent_tactic(t, 2) for t in tactics)
         body = (body + "\n") if body else ""
         return (f"set_option maxHeartbeats {heartbeats} in\n{statement} := by\n{body}"
-                f'  prover_goals "{self._nonce}"\n')
+                f'  prover_goals "{self._goals_tag}"\n')
 
     def _run_step(self, rec: _StateRecord, heartbeats: int, timeout: float) -> TacticResult:
         with self._lock:
@@ -570,7 +766,7 @@ class LeanServer:
             reply = self._send({"cmd": "exec", "env": lean_env, "code": code, "keep": False}, timeout)
         lean_s = reply["lean_ns"] / 1e9
         messages = tuple(LeanMessage.from_json(m) for m in reply["messages"])
-        tag = self._nonce
+        tag = self._goals_tag
         goals_msg = [m for m in messages if m.text.startswith(tag)]
         others = tuple(m for m in messages if not m.text.startswith(tag))
         errors = [m for m in others if m.severity is Severity.ERROR]
@@ -679,3 +875,23 @@ def _is_heartbeat_error(m: LeanMessage) -> bool:
     # Lean 4.28 tags it `runtime.maxHeartbeats` (`nested.…` inside another tactic's error); older
     # native toolchains leave messages untagged, so the text is the only sign there.
     return m.kind.endswith("runtime.maxHeartbeats") or (not m.kind and "maxHeartbeats" in m.text)
+
+
+def _tree_rss_mb(pid: int) -> int:
+    """Resident memory (MiB) of `pid` and its descendants, from /proc (0 where unreadable)."""
+    total_kb, todo, seen = 0, [pid], set()
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        with contextlib.suppress(OSError, ValueError):
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total_kb += int(line.split()[1])
+                    break
+        with contextlib.suppress(OSError):
+            for task in os.listdir(f"/proc/{p}/task"):
+                with contextlib.suppress(OSError, ValueError):
+                    todo += [int(c) for c in Path(f"/proc/{p}/task/{task}/children").read_text().split()]
+    return total_kb // 1024

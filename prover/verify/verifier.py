@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from enum import Enum
 
-from prover.lean.errors import InvalidRequest, LeanCrashed, LeanServerError, LeanTimeout
+from prover.lean.errors import InvalidRequest, LeanCrashed, LeanProtocolError, LeanServerError, LeanTimeout
 from prover.lean.guard import SyntaxGuard
 from prover.lean.reader import ReadError, ReadStage, compose_statement, read_snippet, statement_name
 from prover.lean.server import LeanServer
@@ -213,14 +213,24 @@ class Verifier:
         """
         t0 = time.monotonic()
         envs: list[int] = []
+        # Any break of the reply stream while this verification's requests run (a forged,
+        # duplicate or out-of-order reply) makes the verdict a fault, never "proved".
+        anomalies = getattr(self.server, "anomalies", 0)
         try:
             result = self._verify(snippet, proof, envs)
+            if result.ok and hasattr(self.server, "sync"):
+                self.server.sync()  # every reply to this verification's requests has been read
+            if getattr(self.server, "anomalies", 0) != anomalies:
+                result = _fail(Failure.FAULT, "the Lean server's reply stream was tampered with during "
+                                              "this verification")
         except InvalidRequest as e:
             result = _fail(Failure.INPUT, str(e))
         except LeanTimeout:
             result = _fail(Failure.TIMEOUT, f"Lean did not finish within {self.timeout:.0f} s")
         except LeanCrashed as e:
             result = _fail(Failure.CRASH, f"the Lean process died while checking this proof: {e}")
+        except LeanProtocolError as e:
+            result = _fail(Failure.FAULT, f"the Lean server's reply stream broke: {e}")
         finally:
             for env in reversed(envs):
                 # A dead process has already lost them; nothing to release there.

@@ -9,6 +9,7 @@ settings); 130 interrupted (the log keeps every finished problem: rerun with `--
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -152,7 +153,7 @@ class _Bar:
             self._progress.update(self._task, advance=1, description=self._describe())
         elif not self.enabled:
             # No terminal (a log file): one line per problem instead of a bar.
-            print(f"{result.split:5} {result.name:45} {result.status.value:16} "
+            print(f"{result.split:5} {result.id:45} {result.status.value:16} "
                   f"{result.search_seconds:6.1f}s  solved {self.solved} / attempted {self.attempted}",
                   file=sys.stderr, flush=True)
 
@@ -210,7 +211,11 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     bar.stop()
     title = args.title or f"{config.benchmark}: {', '.join(config.splits)}"
-    summary = write_report(outcome.results, config.out_dir, title=title, plots=not args.no_plots)
+    plots = not args.no_plots
+    if plots and importlib.util.find_spec("matplotlib") is None:
+        err.print("[yellow]note:[/] no plots: matplotlib is missing (pip install 'prover[bench]')")
+        plots = False
+    summary = write_report(outcome.results, config.out_dir, title=title, plots=plots)
     print(markdown(summary, title=title, plots=False))
     err.print(f"summary: {config.out_dir / 'summary.md'}, {config.out_dir / 'summary.json'}")
     return EXIT_OK

@@ -44,6 +44,13 @@ class Problem:
     informal: str  # the natural-language statement (a Lean doc comment in the source)
     formal_statement: str  # a Lean 4 theorem, ending in `:= by` or `:=`
     header: str  # imports, options and `open`s it was published with
+    # Unique within the benchmark: the name, or `name#2`, `#3`, … for later problems of the same
+    # name (ProofNet has a few: exercises of the same number from different textbooks).
+    id: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            object.__setattr__(self, "id", self.name)
 
     @property
     def category(self) -> str:
@@ -52,12 +59,12 @@ class Problem:
     def to_json(self) -> dict[str, str]:
         return {"benchmark": self.benchmark, "name": self.name, "split": self.split,
                 "informal": self.informal, "formal_statement": self.formal_statement,
-                "header": self.header}
+                "header": self.header, "id": self.id}
 
     @classmethod
     def from_json(cls, d: dict[str, str]) -> Problem:
         return cls(d["benchmark"], d["name"], d["split"], d["informal"], d["formal_statement"],
-                   d["header"])
+                   d["header"], d.get("id", ""))
 
 
 @dataclass(frozen=True)
@@ -83,20 +90,21 @@ class Benchmark:
 
     def select(self, splits: tuple[str, ...] = SPLITS, names: tuple[str, ...] | None = None,
                limit: int | None = None) -> list[Problem]:
-        """Problems of `splits` in file order, only `names` if given, at most `limit` per split.
+        """Problems of `splits` in file order, only `names` (ids or names) if given, at most `limit`
+        per split.
 
         Raises:
             BenchmarkError: a name in `names` is not in the benchmark.
         """
         if names:
-            known = {p.name for p in self.problems}
+            known = {p.name for p in self.problems} | {p.id for p in self.problems}
             missing = [n for n in names if n not in known]
             if missing:
                 raise BenchmarkError(f"not in {self.name}: {', '.join(missing)}")
         chosen: list[Problem] = []
         taken: dict[str, int] = {}
         for p in self.problems:
-            if p.split not in splits or (names and p.name not in names):
+            if p.split not in splits or (names and p.name not in names and p.id not in names):
                 continue
             if limit is not None and taken.get(p.split, 0) >= limit:
                 continue
@@ -178,7 +186,7 @@ def parse_benchmark(name: str, path: Path, raw: bytes) -> Benchmark:
     """Problems from the bytes of a JSONL file; bad lines are collected, not fatal."""
     problems: list[Problem] = []
     bad: list[BadLine] = []
-    seen: dict[str, int] = {}
+    seen: dict[str, list[tuple[int, Problem]]] = {}
     for lineno, line in enumerate(raw.split(b"\n"), start=1):
         if not line.strip():
             continue
@@ -187,11 +195,15 @@ def parse_benchmark(name: str, path: Path, raw: bytes) -> Benchmark:
             bad.append(BadLine(str(path), lineno, problem_or_reason))
             continue
         p = problem_or_reason
-        if p.name in seen:
-            why = f"duplicate name {p.name!r} (first on line {seen[p.name]})"
-            bad.append(BadLine(str(path), lineno, why))
+        same = seen.setdefault(p.name, [])
+        twin = next((n for n, q in same if q.formal_statement == p.formal_statement), None)
+        if twin is not None:
+            bad.append(BadLine(str(path), lineno, f"duplicate of line {twin} ({p.name!r}, same statement)"))
             continue
-        seen[p.name] = lineno
+        if same:
+            p = Problem(p.benchmark, p.name, p.split, p.informal, p.formal_statement, p.header,
+                        f"{p.name}#{len(same) + 1}")
+        same.append((lineno, p))
         problems.append(p)
     return Benchmark(name, path, tuple(problems), tuple(bad))
 

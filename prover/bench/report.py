@@ -63,8 +63,8 @@ def summarise(results: Iterable[ProblemResult]) -> dict[str, Any]:
                               for s in splits},
         "status": dict(sorted(Counter(r.status.value for r in rs).items())),
         "baseline_by_tactic": {t: baseline[t] for t in tactics},
-        "search_only": sorted(r.name for r in searched if r.proved and not r.baseline_proved),
-        "baseline_only": sorted(r.name for r in searched if r.baseline_proved and not r.proved),
+        "search_only": sorted(r.id for r in searched if r.proved and not r.baseline_proved),
+        "baseline_only": sorted(r.id for r in searched if r.baseline_proved and not r.proved),
         "time_s": {"median": _quantile(times, 0.5), "p90": _quantile(times, 0.9),
                    "median_proved": _quantile(proved_times, 0.5), "p90_proved": _quantile(proved_times, 0.9),
                    "total_search": sum(times), "total_baseline": sum(r.baseline_seconds for r in searched),
@@ -72,13 +72,13 @@ def summarise(results: Iterable[ProblemResult]) -> dict[str, Any]:
         "lean_calls": {"total": sum(r.lean_calls for r in rs),
                        "median_searched": _quantile([r.lean_calls for r in searched], 0.5)},
         "expansions": {"median_proved": _quantile([r.expansions for r in searched if r.proved], 0.5)},
-        "refuted": [{"name": r.name, "split": r.split, "reason": r.message,
+        "refuted": [{"name": r.id, "split": r.split, "reason": r.message,
                      "counterexample": r.numeric.get("counterexample")}
                     for r in rs if r.status is Status.REFUTED],
-        "numeric_refuted_not_run": sorted(r.name for r in rs if r.status is not Status.REFUTED
+        "numeric_refuted_not_run": sorted(r.id for r in rs if r.status is not Status.REFUTED
                                           and r.numeric.get("verdict") == "refuted"),
-        "needs_mathlib": sorted(r.name for r in rs if r.status is Status.NEEDS_MATHLIB),
-        "errors": [{"name": r.name, "message": r.message[:200]} for r in rs if r.status is Status.ERROR],
+        "needs_mathlib": sorted(r.id for r in rs if r.status is Status.NEEDS_MATHLIB),
+        "errors": [{"name": r.id, "message": r.message[:200]} for r in rs if r.status is Status.ERROR],
         "settings": _common([r.settings for r in rs]),
         "versions": _common([r.versions for r in rs]),
     }

@@ -238,6 +238,30 @@ class LocalBackend:
                 p.join(timeout=10)
 
 
+class InlineBackend:
+    """One worker in this process on a server the caller owns (notebooks, tests)."""
+
+    def __init__(self, config: WorkerConfig, versions: dict[str, Any], server: Any) -> None:
+        self._worker = BenchWorker(config, versions, server=server)
+        self._replies: list[Reply] = []
+
+    def start(self, n: int) -> list[dict[str, Any]]:
+        return [self._worker.ready()]
+
+    def submit(self, worker: int, method: str, args: tuple[Any, ...]) -> None:
+        self._replies.append(Reply(worker, True, getattr(self._worker, method)(*args)))
+
+    def poll(self, timeout: float) -> list[Reply]:
+        out, self._replies = self._replies, []
+        return out
+
+    def alive(self) -> list[int]:
+        return [0]
+
+    def close(self) -> None:
+        self._worker.close()  # leaves a server it was given running
+
+
 class RayBackend:
     """The same workers as Ray actors: `address` "auto" (a running cluster, else a local instance),
     "local" (always a new local instance) or a cluster address."""
@@ -383,8 +407,8 @@ def run_benchmark(config: RunConfig, problems: list[Problem], *, observer: RunOb
     obs = observer or RunObserver()
     path = config.results_path
     previous = _previous(config, path)
-    done = {(r.benchmark, r.name) for r in previous}
-    todo = [p for p in problems if (p.benchmark, p.name) not in done]
+    done = {(r.benchmark, r.id) for r in previous}
+    todo = [p for p in problems if (p.benchmark, p.id) not in done]
     versions = driver_versions()
     if not todo:
         obs.started(len(problems), len(problems))
@@ -400,8 +424,8 @@ def run_benchmark(config: RunConfig, problems: list[Problem], *, observer: RunOb
         versions = {**versions, **worker_versions[0]}
         classes = dict(_dispatch(backend, "classify", [(p,) for p in todo],
                                  lambda task, why: _fault_class(why)))
-        needs = [p.name for p in todo if classes[p.name].elaboration is Elaboration.NEEDS_MATHLIB]
-        refuted = [p.name for p in todo if classes[p.name].snippet is not None and classes[p.name].refuted]
+        needs = [p.id for p in todo if classes[p.id].elaboration is Elaboration.NEEDS_MATHLIB]
+        refuted = [p.id for p in todo if classes[p.id].snippet is not None and classes[p.id].refuted]
         if needs:
             obs.notice(mathlib_notice(needs, len(todo)))
         if refuted:
@@ -409,7 +433,7 @@ def run_benchmark(config: RunConfig, problems: list[Problem], *, observer: RunOb
                        + ", ".join(refuted))
         obs.started(len(problems), len(problems) - len(todo))
         # Problems that cannot run go first: their records are immediate.
-        order = sorted(todo, key=lambda p: classes[p.name].runnable)
+        order = sorted(todo, key=lambda p: classes[p.id].runnable)
 
         def fault(task: tuple[Any, ...], why: str) -> ProblemResult:
             return _fault_result(task[0], task[1], why, config.worker, versions)
@@ -420,9 +444,9 @@ def run_benchmark(config: RunConfig, problems: list[Problem], *, observer: RunOb
             obs.finished(result)
 
         for p in order:
-            if classes[p.name].error_kinds == (WORKER_FAULT,):
-                record(fault((p, classes[p.name]), classes[p.name].first_error))
-        runs = [(p, classes[p.name]) for p in order if classes[p.name].error_kinds != (WORKER_FAULT,)]
+            if classes[p.id].error_kinds == (WORKER_FAULT,):
+                record(fault((p, classes[p.id]), classes[p.id].first_error))
+        runs = [(p, classes[p.id]) for p in order if classes[p.id].error_kinds != (WORKER_FAULT,)]
         for _, result in _dispatch(backend, "run", runs, fault):
             record(result)
     finally:
@@ -450,7 +474,7 @@ def _previous(config: RunConfig, path: Path) -> list[ProblemResult]:
 
 def _dispatch(backend: Backend, method: str, tasks: Iterable[tuple[Any, ...]],
               on_fault: Any) -> Iterator[tuple[str, Any]]:
-    """Run `method(*task)` for every task, one at a time per worker; yields (problem name, value)
+    """Run `method(*task)` for every task, one at a time per worker; yields (problem id, value)
     as each finishes. A task whose worker failed or died yields `on_fault(task, why)`."""
     pending = deque(tasks)
     in_flight: dict[int, tuple[Any, ...]] = {}
@@ -467,7 +491,7 @@ def _dispatch(backend: Backend, method: str, tasks: Iterable[tuple[Any, ...]],
             task = in_flight.pop(reply.worker, None)
             if task is None:
                 continue
-            yield task[0].name, (reply.value if reply.ok else on_fault(task, str(reply.value)))
+            yield task[0].id, (reply.value if reply.ok else on_fault(task, str(reply.value)))
 
 
 def _fault_class(why: str) -> Classification:
@@ -478,7 +502,8 @@ def _fault_class(why: str) -> Classification:
 def _fault_result(problem: Problem, cls: Classification, why: str, config: WorkerConfig,
                   versions: dict[str, Any]) -> ProblemResult:
     return ProblemResult(
-        benchmark=problem.benchmark, name=problem.name, split=problem.split, category=problem.category,
+        benchmark=problem.benchmark, name=problem.name, id=problem.id, split=problem.split,
+        category=problem.category,
         status=Status.ERROR, elaboration=cls.elaboration, numeric=cls.numeric,
         message=f"worker fault: {why}"[:1000], settings=config.settings(), versions=versions,
         finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))

@@ -97,6 +97,11 @@ class ProblemResult:
     settings: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, Any] = field(default_factory=dict)
     finished_at: str = ""
+    id: str = ""  # unique in the benchmark (`Problem.id`); the name where that is unique
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            object.__setattr__(self, "id", self.name)
 
     @property
     def proved(self) -> bool:
@@ -115,7 +120,7 @@ class ProblemResult:
             "lean_calls": self.lean_calls, "search_seconds": self.search_seconds,
             "baseline_seconds": self.baseline_seconds, "classify_seconds": self.classify_seconds,
             "error_kinds": list(self.error_kinds), "stats": self.stats, "settings": self.settings,
-            "versions": self.versions, "finished_at": self.finished_at,
+            "versions": self.versions, "finished_at": self.finished_at, "id": self.id,
         }
 
     @classmethod
@@ -132,7 +137,7 @@ class ProblemResult:
             classify_seconds=float(d.get("classify_seconds", 0.0)),
             error_kinds=tuple(d.get("error_kinds", ())), stats=dict(d.get("stats", {})),
             settings=dict(d.get("settings", {})), versions=dict(d.get("versions", {})),
-            finished_at=str(d.get("finished_at", "")),
+            finished_at=str(d.get("finished_at", "")), id=str(d.get("id", "")),
         )
 
 
@@ -247,7 +252,7 @@ class BenchWorker:
         """Classify (unless given) and, when the statement can run, baseline and search."""
         cls = cls if cls is not None else self.classify(problem)
         base = ProblemResult(
-            benchmark=problem.benchmark, name=problem.name, split=problem.split,
+            benchmark=problem.benchmark, name=problem.name, id=problem.id, split=problem.split,
             category=problem.category, status=Status.NEEDS_MATHLIB, elaboration=cls.elaboration,
             numeric=cls.numeric, lean_calls=cls.lean_calls, classify_seconds=cls.seconds,
             error_kinds=cls.error_kinds, settings=self.config.settings(), versions=self.versions())
@@ -258,7 +263,7 @@ class BenchWorker:
             return _done(replace(base, status=Status.REFUTED,
                                  message=str(cls.numeric.get("reason", "refuted"))))
         # Seeded per problem, so a result does not depend on which worker ran it or what came before.
-        random.seed(f"{self.config.seed}:{problem.benchmark}:{problem.name}")
+        random.seed(f"{self.config.seed}:{problem.benchmark}:{problem.id}")
         baseline, base_calls, base_s = self._baseline(cls.snippet)
         return _done(self._search(cls.snippet, replace(
             base, baseline=baseline, baseline_seconds=base_s, lean_calls=base.lean_calls + base_calls)))

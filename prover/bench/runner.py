@@ -17,6 +17,7 @@ import multiprocessing as mp
 import os
 import queue
 import subprocess
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -194,8 +195,8 @@ class LocalBackend:
             self._inboxes.append(inbox)
         ready: dict[int, dict[str, Any]] = {}
         errors: list[str] = []
-        deadline = _now() + READY_TIMEOUT_S
-        while len(ready) + len(errors) < n and _now() < deadline:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while len(ready) + len(errors) < n and time.monotonic() < deadline:
             for r in self.poll(5.0):
                 if r.ok:
                     ready[r.worker] = r.value
@@ -362,12 +363,6 @@ class RayBackend:
         self._actors = []
         if self._started_ray:
             ray.shutdown()
-
-
-def _now() -> float:
-    import time
-
-    return time.monotonic()
 
 
 # ---------------------------------------------------------------------------- the run

@@ -1,6 +1,7 @@
 """The `prover` command: a thin layer over the Python API.
 
-Subcommands: `setup`, `doctor`, `server start|status|stop`, `demo`, `prove`, `verify`, `check`.
+Subcommands: `setup`, `doctor`, `server start|status|stop`, `demo`, `prove`, `verify`, `check`,
+`bench`.
 Commands that need Lean use the warm background server (started on first use, stopped after an
 idle timeout) unless `--no-daemon` is given, so the second command in a row does not pay the
 import again.
@@ -190,6 +191,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     return numeric_cli.run(args)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from prover.bench import cli as bench_cli
+
+    # No warm server: each worker starts its own long-lived Lean.
+    return bench_cli.run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="prover", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -243,6 +251,12 @@ def build_parser() -> argparse.ArgumentParser:
     numeric_cli.add_arguments(p)
     _add_lean_options(p)
     p.set_defaults(fn=cmd_check)
+
+    from prover.bench import cli as bench_cli
+
+    p = sub.add_parser("bench", help="run miniF2F or ProofNet: parallel, resumable, with a summary")
+    bench_cli.add_arguments(p)
+    p.set_defaults(fn=cmd_bench)
     return parser
 
 

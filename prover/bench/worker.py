@@ -37,6 +37,7 @@ class Elaboration(str, Enum):
     CORE = "core"  # elaborates in core Lean under the prelude
     NEEDS_MATHLIB = "needs_mathlib"  # neither, and this Lean has no Mathlib
     INVALID = "invalid"  # neither, on a Lean with Mathlib
+    REFUSED = "refused"  # the guard or Lean's audit refuses the statement or its header
 
 
 class Status(str, Enum):
@@ -47,6 +48,7 @@ class Status(str, Enum):
     REFUTED = "refuted"  # the numeric checker found a counterexample: never searched
     NEEDS_MATHLIB = "needs_mathlib"  # cannot run on this Lean: never searched
     INVALID = "invalid"  # does not elaborate even with Mathlib: never searched
+    REFUSED = "refused"  # untrusted text the guard refuses (meta code, core-meaning changes)
 
 
 SEARCHED = frozenset({Status.PROVED, Status.FAILED, Status.BUDGET_EXHAUSTED, Status.ERROR})
@@ -201,7 +203,7 @@ class BenchWorker:
 
     def classify(self, problem: Problem) -> Classification:
         """Ask Lean whether (and how) the statement elaborates, then the numeric checker."""
-        from prover.lean import LeanServerError
+        from prover.lean import ErrorKind, LeanServerError, ProofState
         from search.api import StatementError, as_snippet
 
         t0 = time.monotonic()
@@ -218,23 +220,31 @@ class BenchWorker:
             except StatementError as e:
                 kinds, first = ("statement",), str(e)
                 break
+            # Benchmark files are untrusted: the statement is read and elaborated through the
+            # guarded reader (`open_proof`), never with a raw `check`.
             try:
-                res = self.server.check(candidate + " sorry")
+                opened = self.server.open_proof(candidate)
             except LeanServerError as e:
                 kinds, first = ("lean_failed",), str(e)
                 calls += 1
                 continue
             calls += 1
-            if res.ok:
+            if isinstance(opened, ProofState):
+                self.server.forget([opened])
                 snippet, elaboration = candidate, mode
                 break
+            refused = opened.kind is ErrorKind.REJECTED
             # The last attempt's errors are kept: on a Lean without Mathlib the published header
             # fails on its `open`s alone, while the core attempt names what is missing.
-            kinds = tuple(sorted({m.kind or "unnamed" for m in res.errors}))
-            first = res.errors[0].text if res.errors else ""
+            errors = [m for m in opened.messages if m.severity.value == "error"]
+            kinds = ("refused",) if refused else tuple(sorted({m.kind or "unnamed" for m in errors}))
+            first = opened.reason if refused or not errors else errors[0].text
         if snippet is None:
             calls += 1
-            elaboration = Elaboration.INVALID if self.has_mathlib() else Elaboration.NEEDS_MATHLIB
+            if kinds == ("refused",):
+                elaboration = Elaboration.REFUSED
+            else:
+                elaboration = Elaboration.INVALID if self.has_mathlib() else Elaboration.NEEDS_MATHLIB
         numeric = self._numeric(problem.formal_statement)
         return Classification(elaboration, snippet, kinds if snippet is None else (), first[:300],
                               numeric, calls, time.monotonic() - t0)
@@ -257,7 +267,8 @@ class BenchWorker:
             numeric=cls.numeric, lean_calls=cls.lean_calls, classify_seconds=cls.seconds,
             error_kinds=cls.error_kinds, settings=self.config.settings(), versions=self.versions())
         if cls.snippet is None:
-            status = Status.INVALID if cls.elaboration is Elaboration.INVALID else Status.NEEDS_MATHLIB
+            status = {Elaboration.INVALID: Status.INVALID, Elaboration.REFUSED: Status.REFUSED}.get(
+                cls.elaboration, Status.NEEDS_MATHLIB)
             return _done(replace(base, status=status, message=cls.first_error))
         if cls.refuted:
             return _done(replace(base, status=Status.REFUTED,

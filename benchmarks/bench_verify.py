@@ -38,6 +38,9 @@ HOSTILE = [
     ("axiom (audit)", "axiom cheat : False\ntheorem t : 1 = 2", ":= cheat.elim"),
     ("escape (parse)", "theorem t : True", ":= trivial\ntheorem x : False := sorry"),
     ("false (Lean)", "theorem t : 1 = 2", "decide"),
+    ("meta in statement (guard)", "theorem t : (by_elab return Lean.mkConst ``True : Prop)", "trivial"),
+    ("core instance (audit)", "instance : OfNat Nat 2 := ⟨1⟩\ntheorem t : (1 : Nat) = 2", "rfl"),
+    ("quoted option (guard)", "set_option «debug».skipKernelTC true\ntheorem t : 1 = 1", "rfl"),
 ]
 
 
@@ -86,6 +89,12 @@ def main(argv: list[str] | None = None) -> int:
         verdict = "proved" if any(name == h[0] for h in HONEST) else "refused"
         lines.append(f"| {name} | {verdict} | {statistics.median(xs) * 1e3:.0f} | {_pct(xs, 0.95) * 1e3:.0f} "
                      f"| {max(xs) * 1e3:.0f} | {requests[name]} |")
+    lines += ["", "An accepted proof's requests: Lean reads the snippet command by command (`next_command`, "
+              "one more to see that the theorem is last), elaborates each header command (`exec`), "
+              "audits the header (`audit`), parses the proof, composes and re-reads the statement "
+              "and the candidate (`next_command` each), elaborates both, compares them (`decl`), "
+              "replays the submitted declarations through the kernel (`replay`), checks the reply "
+              "stream (`ping`), and forgets the kept environments."]
     lines += ["", f"**Accepted proofs: median {statistics.median(honest) * 1e3:.0f} ms, "
                   f"p95 {_pct(honest, 0.95) * 1e3:.0f} ms per proof** ({len(honest)} verifications)."]
     report = "\n".join(lines) + "\n"

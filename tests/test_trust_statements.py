@@ -167,6 +167,8 @@ CASES: list[Case] = [
       "`Τrue` with a Greek capital tau displays as `True`"),
     c("meaning-bidi", "theorem t : 1 = 1 \u202e ∨ False", "rfl", F.INPUT,
       "a right-to-left override makes the shown statement differ from the read one"),
+    c("deep-nesting", "theorem t : " + "(" * 2000 + "1 = 1" + ")" * 2000, "rfl", F.INPUT,
+      "nesting that overflows the embedded Lean's stack (a crash and a restart for every try)"),
     c("meaning-notation-type-name", 'notation "Nat" => Int\ntheorem t : (0 : Nat) - 1 < 0', "decide", F.GUARD,
       "a notation that makes `Nat` mean `Int`"),
     c("meaning-attribute-instance", "def i : OfNat Nat 2 := ⟨1⟩\nattribute [instance] i\ntheorem t : (1 : Nat) = 2",

@@ -472,6 +472,9 @@ class SyntaxGuard:
         for i in range(1, len(parts) + 1):
             if (head := ".".join(parts[:i])) in DENIED_IDENTS:
                 return f"refused: {DENIED_IDENTS[head]}"
+            # The same constant reached through `open Lean` (`ofReduceBool`, `trustCompiler.elim`).
+            if (short := _DENIED_SUFFIXES.get(head)) is not None:
+                return f"refused: {short}"
         name = ident.name
         for prefix, why in DENIED_IDENT_PREFIXES.items():
             if name.startswith(prefix):
@@ -538,6 +541,11 @@ def _confusable(part: str) -> bool:
     if any(lo <= ord(ch) <= hi for ch in part for lo, hi in _LOOKALIKE_RANGES):
         return True
     return any(ch in _GREEK_LOOKALIKES for ch in part) and any("a" <= ch.lower() <= "z" for ch in part)
+
+
+_DENIED_SUFFIXES: dict[str, str] = {
+    name.split(".", 1)[1]: why for name, why in DENIED_IDENTS.items() if "." in name
+}
 
 
 def _holds_attributes(t: S.Syntax) -> bool:

@@ -429,7 +429,9 @@ class LeanServer:
                 try:
                     msg = json.loads(raw[len(prefix):])
                     rid = msg.get("id") if isinstance(msg, dict) else "?"
-                except json.JSONDecodeError as e:
+                except (json.JSONDecodeError, RecursionError) as e:
+                    # (A reply nested deeper than Python's recursion limit, e.g. the parse tree
+                    # of a hostile statement, cannot be read either: the request fails, never hangs.)
                     self._anomaly(stream, f"unparseable reply: {e}: {raw[:200]!r}")
                     continue
                 with stream.lock:

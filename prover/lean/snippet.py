@@ -69,6 +69,24 @@ def mask_comments_and_strings(text: str) -> str:
     return "".join(out)
 
 
+# A resource limit, not a reading: brackets are counted everywhere, comments included, which can
+# only refuse more. 2000 nested parentheses overflowed the embedded Lean's stack (a crash and a
+# restart); honest statements stay far below this.
+MAX_NESTING = 256
+_OPEN, _CLOSE = frozenset("([{⟨⦃"), frozenset(")]}⟩⦄")
+
+
+def _nesting(text: str) -> int:
+    depth = deepest = 0
+    for ch in text:
+        if ch in _OPEN:
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in _CLOSE:
+            depth = max(depth - 1, 0)
+    return deepest
+
+
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
 
 
@@ -87,6 +105,9 @@ def ensure_text(value: str | bytes, what: str) -> str:
         raise InvalidRequest(f"the {what} is not valid Unicode (lone surrogates)") from None
     if "\x00" in value:
         raise InvalidRequest(f"the {what} contains a NUL character")
+    if _nesting(value) > MAX_NESTING:
+        raise InvalidRequest(f"the {what} nests brackets more than {MAX_NESTING} deep (Lean's parser "
+                             "overflows its stack on such input)")
     # Bidirectional controls make the displayed text differ from what Lean reads.
     if any(ch in _BIDI_CONTROLS for ch in value):
         raise InvalidRequest(f"the {what} contains a bidirectional control character (U+202A-U+202E, "

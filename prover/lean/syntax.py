@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from prover.lean.errors import LeanProtocolError
+from prover.lean.errors import InvalidRequest, LeanProtocolError
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,13 @@ Syntax = Node | Atom | Ident | None  # None: Lean's `missing` (a hole the parser
 
 def from_json(j: Any) -> Syntax:
     """The tree from the server's JSON; a malformed tree is a protocol fault, not a verdict."""
+    try:
+        return _from_json(j)
+    except RecursionError:
+        raise InvalidRequest("the text nests too deeply to be checked") from None
+
+
+def _from_json(j: Any) -> Syntax:
     if j is None:
         return None
     if not isinstance(j, dict):
@@ -62,7 +69,7 @@ def from_json(j: Any) -> Syntax:
     if "i" in j:
         return Ident(tuple(str(p) for p in j["i"]), _span(j.get("r")))
     if "k" in j:
-        return Node(str(j["k"]), tuple(from_json(c) for c in j.get("c", ())), _span(j.get("r")))
+        return Node(str(j["k"]), tuple(_from_json(c) for c in j.get("c", ())), _span(j.get("r")))
     raise LeanProtocolError(f"malformed syntax tree node: {str(j)[:80]}")
 
 

@@ -18,12 +18,15 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from prover.lean import syntax as S
 from prover.lean.errors import InvalidRequest
 from prover.lean.snippet import MAX_SNIPPET_CHARS, ensure_text
 from prover.lean.types import CommandResult, LeanMessage
+
+if TYPE_CHECKING:  # guard.py imports server.py, which imports this module lazily
+    pass
 
 THEOREM_KINDS = ("Lean.Parser.Command.theorem", "Lean.Parser.Command.example")
 # Text appended to try reading a final statement that has no proof yet (`… : P`, `… := by`, `… :=`).
@@ -180,7 +183,7 @@ def _read(lean: _Lean, text: str, guard, timeout: float | None, audit: bool,
             envs.made.append(result.env_id)
         if not result.ok:
             return ReadError(ReadStage.HEADER, "the commands before the theorem do not elaborate: "
-                             + _first_error(result), result.messages)
+                             + result.first_error(), result.messages)
         if result.env_id is None:
             return ReadError(ReadStage.HEADER, "Lean kept no environment for a header command")
         envs.release_all_but(result.env_id)
@@ -215,7 +218,8 @@ def _is_theorem(tree: S.Syntax) -> bool:
 
 def _statement(tree: S.Node, text: str, *, completed: bool) -> Statement | ReadError:
     decl = tree.child(1)
-    assert isinstance(decl, S.Node)
+    if not isinstance(decl, S.Node):  # `_is_theorem` checked it; a defect if this fails
+        return ReadError(ReadStage.PARSE, "the theorem could not be read")
     keyword = "theorem" if decl.kind == "Lean.Parser.Command.theorem" else "example"
     name_parts: tuple[str, ...] = ()
     universes = ""
@@ -292,17 +296,9 @@ def compose_statement(lean: _Lean, statement: Statement, name: str, value: str, 
 
 
 def _where(text: str, pos: int) -> str:
-    before = text.encode("utf-8")[:pos].decode("utf-8", "replace")
-    line = before.count("\n") + 1
-    # Skip to the command's first non-blank line for the message.
-    rest = text.encode("utf-8")[pos:].decode("utf-8", "replace")
-    line += len(rest) - len(rest.lstrip("\n")) if rest.strip() else 0
+    """`line N` of the first non-blank character at or after byte offset `pos`."""
+    data = text.encode("utf-8")
+    start = pos + len(data[pos:]) - len(data[pos:].lstrip())
+    line = data[:start].count(b"\n") + 1
     return f"line {line}"
 
-
-def _first_error(result: CommandResult) -> str:
-    errors = result.errors
-    if not errors:
-        return "no error message"
-    m = errors[0]
-    return f"{m.line}:{m.col}: {m.text}"

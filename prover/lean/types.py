@@ -77,6 +77,13 @@ class CommandResult:
     def errors(self) -> tuple[LeanMessage, ...]:
         return tuple(m for m in self.messages if m.severity is Severity.ERROR)
 
+    def first_error(self) -> str:
+        """The first error as `line:col: text`, for a one-line reason."""
+        errors = self.errors
+        if not errors:
+            return "no error message"
+        return f"{errors[0].line}:{errors[0].col}: {errors[0].text}"
+
     @property
     def infos(self) -> tuple[LeanMessage, ...]:
         return tuple(m for m in self.messages if m.severity is Severity.INFO)

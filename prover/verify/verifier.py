@@ -294,13 +294,13 @@ class Verifier:
         ref = self._keep(ref_code, env, envs)
         ref_env = envs[-1]
         if not ref.ok:
-            return _fail(Failure.STATEMENT, "the statement alone does not elaborate: " + _first_error(ref),
+            return _fail(Failure.STATEMENT, "the statement alone does not elaborate: " + ref.first_error(),
                          messages=ref.messages, code=ref_code)
         cand = self._keep(cand_code, env, envs)
         cand_env = envs[-1]
         if not cand.ok:
             failure = Failure.TIMEOUT if any(_resource_error(m) for m in cand.errors) else Failure.ELABORATION
-            return _fail(failure, "Lean rejects the proof: " + _first_error(cand),
+            return _fail(failure, "Lean rejects the proof: " + cand.first_error(),
                          messages=cand.messages, code=cand_code)
 
         info = self.server.decl_info(cand_env, cand_name, compare_env=ref_env, compare_name=ref_name)
@@ -327,10 +327,3 @@ _READ_FAILURE = {ReadStage.INPUT: Failure.INPUT, ReadStage.PARSE: Failure.PARSE,
                  ReadStage.GUARD: Failure.GUARD, ReadStage.HEADER: Failure.HEADER,
                  ReadStage.MEANING: Failure.MEANING}
 
-
-def _first_error(result: CommandResult) -> str:
-    errors = result.errors
-    if not errors:
-        return "no error message"
-    m = errors[0]
-    return f"{m.line}:{m.col}: {m.text}"

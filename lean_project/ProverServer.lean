@@ -799,7 +799,7 @@ meta def exceptionJson (fm : FileMap) (e : Exception) : IO Json := do
     return Json.mkObj [("severity", "error"), ("kind", ""), ("line", toJson 1), ("col", toJson 0),
       ("end_line", toJson 1), ("end_col", toJson 0), ("text", "internal exception (the tactic aborted)")]
 
-/-- `step`: run `tactic` on goal `goal` of stored state `state`. Heartbeats count from the start
+/-- `step`: run `tactic` on goal `goal` of stored state `state` (see below for goal 0). Heartbeats count from the start
 of this tactic alone (`initHeartbeats`), up to `heartbeats` thousand. -/
 meta def handleStep (s : Server) (id : Json) (stateId : Nat) (goal : Nat) (text : String) (hb : Nat) :
     IO Json := do
@@ -810,6 +810,9 @@ meta def handleStep (s : Server) (id : Json) (stateId : Nat) (goal : Nat) (text 
   let (g, after) ← match rest with
     | g :: after => pure (g, after)
     | [] => return errorReply id "unknown_goal" s!"state {stateId} has no goal {goal}"
+  -- Goal 0: the tactic sees every goal, as the next line of a tactic script does (so the path
+  -- stays a plain script); another goal: that goal alone, its new goals taking its place.
+  let (focusGoals, after) := if goal == 0 then (sn.goals, []) else ([g], after)
   let t0 ← IO.monoNanosNow
   match Parser.runParserCategory sn.coreSt.env `tactic text "<tactic>" with
   | .error e =>
@@ -825,7 +828,7 @@ meta def handleStep (s : Server) (id : Json) (stateId : Nat) (goal : Nat) (text 
     let coreSt := { sn.coreSt with messages := {} }
     let termCtx := { sn.termCtx with tacSnap? := none }
     let act := stepAction sn.tag stx before after
-    let r ← ((((((act sn.tacCtx).run' { goals := [g] }) termCtx).run' sn.termSt) sn.metaCtx).run'
+    let r ← ((((((act sn.tacCtx).run' { goals := focusGoals }) termCtx).run' sn.termSt) sn.metaCtx).run'
       sn.metaSt coreCtx).run coreSt |>.toBaseIO
     let t1 ← IO.monoNanosNow
     match r with

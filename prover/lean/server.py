@@ -932,8 +932,9 @@ class LeanServer:
 
     def run_tactic(self, state: ProofState | int, tactic: str | bytes, *, goal: int = 0,
                    timeout: float | None = None, heartbeats: int | None = None) -> TacticResult:
-        """Run one tactic on goal `goal` of `state` (that goal alone; its new goals take its place
-        among the others); the state itself is never changed.
+        """Run one tactic on goal `goal` of `state`; the state itself is never changed. On goal 0
+        the tactic sees every goal, as the next line of a tactic script would; on another goal it
+        sees that goal alone and its new goals take that goal's place among the others.
 
         Heartbeats and the wall-clock timeout apply to this tactic alone. After a restart of the
         Lean process the state is first rebuilt by replaying its path (under `request_timeout`).
@@ -1008,14 +1009,12 @@ def _step_error(messages: tuple[LeanMessage, ...], lean_s: float) -> LeanError |
 
 
 def _script_step(tactic: str, goal: int, goals: int) -> str:
-    """One in-memory step as tactic-script text with the same effect: the tactic sees only its
-    goal (`focus`), and its new goals take that goal's place (`rotate_left`/`rotate_right`)."""
-    if goals == 1:
+    """One in-memory step as tactic-script text with the same effect. On goal 0 the tactic sees
+    every goal, as a script's next line does: the text is the tactic. On goal i > 0 it sees only
+    that goal (`focus`), and its new goals take that goal's place (`rotate_left`/`rotate_right`)."""
+    if goal == 0 or goals == 1:
         return tactic
-    body = "focus\n" + indent_tactic(tactic, 2)
-    if goal == 0:
-        return body
-    return f"rotate_left {goal}\n{body}\nrotate_right {goal}"
+    return f"rotate_left {goal}\nfocus\n{indent_tactic(tactic, 2)}\nrotate_right {goal}"
 
 
 def _is_heartbeat_error(m: LeanMessage) -> bool:

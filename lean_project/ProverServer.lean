@@ -34,6 +34,35 @@ open Lean Elab
 
 namespace ProverServer
 
+
+/-- A proof state kept in memory: the whole elaboration context and state captured inside a
+tactic block (`prover_capture`, or after a `step`), so that a step runs one tactic on it. `tag`
+is the client's secret, so a snapshot made by elaborated code is not taken for ours. -/
+meta structure Snap where
+  tag : String
+  coreCtx : Core.Context
+  coreSt : Core.State
+  metaCtx : Meta.Context
+  metaSt : Meta.State
+  termCtx : Term.Context
+  termSt : Term.State
+  tacCtx : Tactic.Context
+  goals : List MVarId
+
+/-- A `Dynamic` holding a snapshot, built as `Dynamic.mk` builds one (a type name and the value):
+`Dynamic.mk` and `Dynamic.get?` are implemented by private helpers, which the embedded build
+lacks. -/
+meta unsafe def snapToDynImpl (sn : Snap) : Dynamic :=
+  unsafeCast ((``Snap, (unsafeCast sn : NonScalar)) : Name × NonScalar)
+
+@[implemented_by snapToDynImpl] meta opaque snapToDyn (sn : Snap) : Dynamic
+
+meta unsafe def snapOfDynImpl (d : Dynamic) : Option Snap :=
+  let (n, v) := (unsafeCast d : Name × NonScalar)
+  if n == ``Snap then some (unsafeCast v) else none
+
+@[implemented_by snapOfDynImpl] meta opaque snapOfDyn (d : Dynamic) : Option Snap
+
 /-- Stored command states ("environments"): slot 0 is the state right after the import. A
 forgotten slot is `none`, so ids stay stable and memory is released. -/
 meta structure Server where
@@ -43,6 +72,8 @@ meta structure Server where
   -- The request log being read; `rotate` swaps it for a fresh file (the client deletes the old).
   requests : IO.Ref IO.FS.Handle
   envs : IO.Ref (Array (Option Command.State))
+  -- Proof states kept in memory (`open_proof`, `step`); a forgotten slot is `none`.
+  states : IO.Ref (Array (Option Snap))
 
 meta def reply (s : Server) (j : Json) : IO Unit := do
   s.out.putStrLn (s.prefix_ ++ j.compress)
@@ -615,86 +646,6 @@ meta def handleRotate (s : Server) (id : Json) (log : String) : IO Json := do
   s.requests.set h
   return Json.mkObj [("id", id), ("ok", true), ("rotated", true)]
 
-/-- Dispatch one request; `none` means stop the server (`exit`, answered by the loop). -/
-meta def handle (s : Server) (text : String) : IO (Option Json) := do
-  match Json.parse text with
-  | .error e => return some (errorReply Json.null "malformed_request" s!"request is not JSON: {e}")
-  | .ok j =>
-    let id := (j.getObjVal? "id").toOption.getD Json.null
-    let envId := natField j "env" 0
-    match j.getObjValAs? String "cmd" with
-    | .error _ => return some (errorReply id "malformed_request" "request has no string field `cmd`")
-    | .ok "ping" => return some (Json.mkObj [("id", id), ("ok", true), ("pong", true)])
-    | .ok "exit" => return none
-    | .ok "rotate" => return some (← handleRotate s id (strField j "log"))
-    | .ok "exec" =>
-      let keep := match j.getObjValAs? Bool "keep" with | .ok b => b | .error _ => false
-      return some (← handleExec s id envId (strField j "code") keep)
-    | .ok "parse" => return some (← handleParse s id envId (strField j "category") (strField j "text"))
-    | .ok "decl" =>
-      let cmpEnv := match j.getObjValAs? Nat "cmp_env" with | .ok v => some v | .error _ => none
-      return some (← handleDecl s id envId (strField j "name") cmpEnv (strField j "cmp_name"))
-    | .ok "next_command" =>
-      return some (← handleNextCommand s id envId (strField j "code") (natField j "pos" 0))
-    | .ok "tokens" =>
-      match ← getEnvState s envId with
-      | none => return some (errorReply id "unknown_env" s!"no stored environment {envId}")
-      | some st =>
-        let toks := match j.getObjVal? "tokens" with | .ok (.arr a) => a.toList | _ => []
-        return some (Json.mkObj [("id", id), ("ok", true), ("known", Json.arr (tokensJson st.env toks #[]))])
-    | .ok "audit" =>
-      let extra := match j.getObjVal? "namespaces" with | .ok (.arr a) => a.toList | _ => []
-      return some (← handleAudit s id envId extra)
-    | .ok "replay" =>
-      let names := match j.getObjVal? "names" with | .ok (.arr a) => a.toList | _ => []
-      return some (← handleReplay s id envId names (natField j "heartbeats" 200000))
-    | .ok "forget" =>
-      let ids := match j.getObjVal? "envs" with
-        | .ok (.arr a) => a.toList
-        | _ => []
-      forgetAll s ids
-      return some (Json.mkObj [("id", id), ("ok", true)])
-    | .ok other => return some (errorReply id "unknown_command" s!"unknown command `{other}`")
-
-/-- Read requests line by line. At the end of the file, poll again at once while requests are
-coming (each read is itself ~1 ms there), and every 20 ms after 2 s without one. A line without
-its newline is a request still being written: keep it and read on.
-
-While idle, once a second: exit if the channel directory is gone, and write an empty line to
-stdout. A client killed with SIGKILL removes nothing, but its end of the pipe closes, so that
-write fails and the server ends instead of lingering. -/
-meta partial def loop (s : Server) (partial_ : String) (lastNs beatNs : Nat) : IO Unit := do
-  let chunk ← (← s.requests.get).getLine
-  if chunk.isEmpty then
-    let now ← IO.monoNanosNow
-    if now - lastNs > 2000000000 then
-      if now - beatNs > 1000000000 then
-        unless ← (System.FilePath.mk s.channel).pathExists do return
-        s.out.putStrLn ""
-        s.out.flush
-        IO.sleep 20
-        loop s partial_ lastNs now
-      else
-        IO.sleep 20
-        loop s partial_ lastNs beatNs
-    else
-      loop s partial_ lastNs beatNs
-  else if chunk.back != '\n' then
-    loop s (partial_ ++ chunk) lastNs beatNs
-  else
-    let text := partial_ ++ chunk
-    match ← handle s text with
-    | some r =>
-      reply s r
-      let now ← IO.monoNanosNow
-      loop s "" now now
-    | none =>
-      -- `exit` carries its id like every other reply, so the client can match it.
-      let id := match Json.parse text with
-        | .ok j => (j.getObjVal? "id").toOption.getD Json.null
-        | .error _ => Json.null
-      reply s (Json.mkObj [("id", id), ("ok", true), ("bye", true)])
-
 /-- Render an expression in a goal's local context. `MessageDataContext` is built directly
 because `MVarId.withContext` reaches a private helper on the embedded build. -/
 meta def ppIn (ctx : MessageDataContext) (e : Expr) : IO String :=
@@ -741,6 +692,268 @@ meta partial def goalsJson (env : Environment) (mctx : MetavarContext) (opts : O
   | [] => return acc
   | g :: rest => goalsJson env mctx opts rest (acc.push (← goalJson env mctx opts g))
 
+/-! In-memory proof states. `open_proof` elaborates the statement with the tactic block
+`prover_capture "<tag>"`, which captures the elaboration context and state and throws them out
+inside its error message (`MessageData.ofLazy` holding a `Dynamic`: the `@[tactic]` elaborator
+cannot reach the server's references, and an `initialize`d one cannot be used in the file that
+declares it). `step` restores a snapshot and runs one tactic on one of its goals. -/
+
+meta def captureSnap (tag : String) (goals : List MVarId) : Tactic.TacticM Snap := do
+  return { tag, coreCtx := ← readThe Core.Context, coreSt := ← getThe Core.State,
+           metaCtx := ← readThe Meta.Context, metaSt := ← getThe Meta.State,
+           termCtx := ← readThe Term.Context, termSt := ← getThe Term.State,
+           tacCtx := ← read, goals }
+
+syntax (name := proverCapture) "prover_capture " str : tactic
+
+@[tactic proverCapture] public meta def evalProverCapture : Tactic.Tactic := fun stx => do
+  let tag := match stx[1].isStrLit? with | some t => t | none => ""
+  let snap ← captureSnap tag (← Tactic.getUnsolvedGoals)
+  throw (.error stx (MessageData.ofLazy (fun _ => pure (snapToDyn snap)) (fun _ => false)))
+
+meta partial def findSnap (tag : String) (m : MessageData) : IO (Option Snap) := do
+  match m with
+  | .ofLazy f _ =>
+    match snapOfDyn (← f none) with
+    | some sn => return if sn.tag == tag then some sn else none
+    | none => return none
+  | .withContext _ m => findSnap tag m
+  | .withNamingContext _ m => findSnap tag m
+  | .tagged _ m => findSnap tag m
+  | .nest _ m => findSnap tag m
+  | .group m => findSnap tag m
+  | _ => return none
+
+/-- The messages of a run, with the snapshot message taken out. -/
+meta partial def splitSnap (tag : String) (ms : List Message) (found : Option Snap) (acc : List Message) :
+    IO (Option Snap × List Message) := do
+  match ms with
+  | [] => return (found, revList acc [])
+  | m :: rest =>
+    match found with
+    | some _ => splitSnap tag rest found (m :: acc)
+    | none =>
+      match ← findSnap tag m.data with
+      | some sn => splitSnap tag rest (some sn) acc
+      | none => splitSnap tag rest none (m :: acc)
+
+meta def storeSnap (s : Server) (sn : Snap) : IO Nat := do
+  let sts ← s.states.get
+  s.states.set (sts.push (some sn))
+  return sts.size
+
+meta def snapGoalsJson (sn : Snap) : IO Json := do
+  return Json.arr (← goalsJson sn.coreSt.env sn.metaSt.mctx sn.coreCtx.options sn.goals #[])
+
+/-- `open_proof`: elaborate `code` (a theorem ending in `prover_capture "<tag>"`) on stored
+environment `env` and keep the captured state. -/
+meta def handleOpenProof (s : Server) (id : Json) (envId : Nat) (code : String) (tag : String) : IO Json := do
+  match ← getEnvState s envId with
+  | none => return errorReply id "unknown_env" s!"no stored environment {envId}"
+  | some st0 =>
+    let st0 := { st0 with messages := {} }
+    let t0 ← IO.monoNanosNow
+    let fs ← IO.processCommands (inputOf code) {} st0
+    let (found, others) ← splitSnap tag fs.commandState.messages.toList none []
+    let msgs ← messagesJson others #[]
+    match found with
+    | none =>
+      let t1 ← IO.monoNanosNow
+      return Json.mkObj [("id", id), ("ok", true), ("state", Json.null), ("messages", Json.arr msgs),
+        ("lean_ns", toJson (t1 - t0))]
+    | some sn =>
+      let goals ← snapGoalsJson sn
+      let sid ← storeSnap s sn
+      let t1 ← IO.monoNanosNow
+      return Json.mkObj [("id", id), ("ok", true), ("state", toJson sid), ("goals", goals),
+        ("messages", Json.arr msgs), ("lean_ns", toJson (t1 - t0))]
+
+meta partial def takeGoals (gs : List MVarId) (n : Nat) (acc : List MVarId) : List MVarId × List MVarId :=
+  match n, gs with
+  | 0, _ => (revList acc [], gs)
+  | _, [] => (revList acc [], [])
+  | k + 1, g :: rest => takeGoals rest k (g :: acc)
+
+meta partial def appendGoals (xs ys : List MVarId) : List MVarId :=
+  match xs with
+  | [] => ys
+  | x :: rest => x :: appendGoals rest ys
+
+meta def stepAction (tag : String) (stx : Syntax) (before after : List MVarId) : Tactic.TacticM Snap := do
+  Tactic.evalTactic stx
+  Term.synthesizeSyntheticMVarsNoPostponing
+  let gs ← Tactic.getUnsolvedGoals
+  -- The new goals take the chosen goal's place; a goal the tactic solved by unification is gone.
+  set ({ goals := appendGoals before (appendGoals gs after) } : Tactic.State)
+  captureSnap tag (← Tactic.getUnsolvedGoals)
+
+meta def exceptionJson (fm : FileMap) (e : Exception) : IO Json := do
+  match e with
+  | .error ref msg =>
+    let pos := fm.toPosition (ref.getPos?.getD 0)
+    let endPos := fm.toPosition (ref.getTailPos?.getD (ref.getPos?.getD 0))
+    return Json.mkObj [("severity", "error"), ("kind", Json.str msg.kind.toString),
+      ("line", toJson pos.line), ("col", toJson pos.column),
+      ("end_line", toJson endPos.line), ("end_col", toJson endPos.column), ("text", ← msg.toString)]
+  | .internal _ _ =>
+    return Json.mkObj [("severity", "error"), ("kind", ""), ("line", toJson 1), ("col", toJson 0),
+      ("end_line", toJson 1), ("end_col", toJson 0), ("text", "internal exception (the tactic aborted)")]
+
+/-- `step`: run `tactic` on goal `goal` of stored state `state` (see below for goal 0). Heartbeats count from the start
+of this tactic alone (`initHeartbeats`), up to `heartbeats` thousand. -/
+meta def handleStep (s : Server) (id : Json) (stateId : Nat) (goal : Nat) (text : String) (hb : Nat) :
+    IO Json := do
+  let sts ← s.states.get
+  let some sn := (if h : stateId < sts.size then sts[stateId] else none)
+    | return errorReply id "unknown_state" s!"no stored proof state {stateId}"
+  let (before, rest) := takeGoals sn.goals goal []
+  let (g, after) ← match rest with
+    | g :: after => pure (g, after)
+    | [] => return errorReply id "unknown_goal" s!"state {stateId} has no goal {goal}"
+  -- Goal 0: the tactic sees every goal, as the next line of a tactic script does (so the path
+  -- stays a plain script); another goal: that goal alone, its new goals taking its place.
+  let (focusGoals, after) := if goal == 0 then (sn.goals, []) else ([g], after)
+  let t0 ← IO.monoNanosNow
+  match Parser.runParserCategory sn.coreSt.env `tactic text "<tactic>" with
+  | .error e =>
+    let t1 ← IO.monoNanosNow
+    return Json.mkObj [("id", id), ("ok", true), ("state", Json.null), ("parse_error", e),
+      ("messages", Json.arr #[]), ("lean_ns", toJson (t1 - t0))]
+  | .ok stx =>
+    let fm := text.toFileMap
+    let coreCtx := { sn.coreCtx with
+      initHeartbeats := ← IO.getNumHeartbeats, maxHeartbeats := hb * 1000,
+      options := sn.coreCtx.options.setNat `maxHeartbeats hb,
+      fileName := "<tactic>", fileMap := fm }
+    let coreSt := { sn.coreSt with messages := {} }
+    let termCtx := { sn.termCtx with tacSnap? := none }
+    let act := stepAction sn.tag stx before after
+    let r ← ((((((act sn.tacCtx).run' { goals := focusGoals }) termCtx).run' sn.termSt) sn.metaCtx).run'
+      sn.metaSt coreCtx).run coreSt |>.toBaseIO
+    let t1 ← IO.monoNanosNow
+    match r with
+    | .error e =>
+      let m ← exceptionJson fm e
+      let t2 ← IO.monoNanosNow
+      return Json.mkObj [("id", id), ("ok", true), ("state", Json.null), ("messages", Json.arr #[m]),
+        ("elab_ns", toJson (t1 - t0)), ("lean_ns", toJson (t2 - t0))]
+    | .ok (sn2, cst) =>
+      let msgs ← messagesJson cst.messages.toList #[]
+      let goals ← snapGoalsJson sn2
+      -- A logged error (a tactic that recovered, e.g. `exact` with an unknown name, admits the
+      -- goal) fails the step: the state is not kept.
+      let sid ← if cst.messages.hasErrors then pure Json.null else
+        toJson <$> storeSnap s { sn2 with coreSt := { sn2.coreSt with messages := {} } }
+      let t2 ← IO.monoNanosNow
+      return Json.mkObj [("id", id), ("ok", true), ("state", sid), ("goals", goals),
+        ("messages", Json.arr msgs), ("elab_ns", toJson (t1 - t0)), ("lean_ns", toJson (t2 - t0))]
+
+meta partial def forgetStates (s : Server) (ids : List Json) : IO Unit := do
+  match ids with
+  | [] => pure ()
+  | j :: rest =>
+    match j.getNat? with
+    | .ok i => s.states.modify (fun a => if i < a.size then a.set! i none else a)
+    | .error _ => pure ()
+    forgetStates s rest
+
+meta def liveStates (s : Server) : IO Nat := do
+  let sts ← s.states.get
+  return count sts 0 0
+where
+  count (a : Array (Option Snap)) (i n : Nat) : Nat :=
+    if h : i < a.size then count a (i + 1) (if a[i].isSome then n + 1 else n) else n
+  termination_by a.size - i
+
+/-- Dispatch one request; `none` means stop the server (`exit`, answered by the loop). -/
+meta def handle (s : Server) (text : String) : IO (Option Json) := do
+  match Json.parse text with
+  | .error e => return some (errorReply Json.null "malformed_request" s!"request is not JSON: {e}")
+  | .ok j =>
+    let id := (j.getObjVal? "id").toOption.getD Json.null
+    let envId := natField j "env" 0
+    match j.getObjValAs? String "cmd" with
+    | .error _ => return some (errorReply id "malformed_request" "request has no string field `cmd`")
+    | .ok "ping" => return some (Json.mkObj [("id", id), ("ok", true), ("pong", true)])
+    | .ok "exit" => return none
+    | .ok "rotate" => return some (← handleRotate s id (strField j "log"))
+    | .ok "exec" =>
+      let keep := match j.getObjValAs? Bool "keep" with | .ok b => b | .error _ => false
+      return some (← handleExec s id envId (strField j "code") keep)
+    | .ok "parse" => return some (← handleParse s id envId (strField j "category") (strField j "text"))
+    | .ok "decl" =>
+      let cmpEnv := match j.getObjValAs? Nat "cmp_env" with | .ok v => some v | .error _ => none
+      return some (← handleDecl s id envId (strField j "name") cmpEnv (strField j "cmp_name"))
+    | .ok "next_command" =>
+      return some (← handleNextCommand s id envId (strField j "code") (natField j "pos" 0))
+    | .ok "tokens" =>
+      match ← getEnvState s envId with
+      | none => return some (errorReply id "unknown_env" s!"no stored environment {envId}")
+      | some st =>
+        let toks := match j.getObjVal? "tokens" with | .ok (.arr a) => a.toList | _ => []
+        return some (Json.mkObj [("id", id), ("ok", true), ("known", Json.arr (tokensJson st.env toks #[]))])
+    | .ok "audit" =>
+      let extra := match j.getObjVal? "namespaces" with | .ok (.arr a) => a.toList | _ => []
+      return some (← handleAudit s id envId extra)
+    | .ok "replay" =>
+      let names := match j.getObjVal? "names" with | .ok (.arr a) => a.toList | _ => []
+      return some (← handleReplay s id envId names (natField j "heartbeats" 200000))
+    | .ok "forget" =>
+      let ids := match j.getObjVal? "envs" with
+        | .ok (.arr a) => a.toList
+        | _ => []
+      forgetAll s ids
+      return some (Json.mkObj [("id", id), ("ok", true)])
+    | .ok "open_proof" =>
+      return some (← handleOpenProof s id envId (strField j "code") (strField j "tag"))
+    | .ok "step" =>
+      return some (← handleStep s id (natField j "state" 0) (natField j "goal" 0) (strField j "tactic")
+        (natField j "heartbeats" 200000))
+    | .ok "forget_states" =>
+      let ids := match j.getObjVal? "states" with | .ok (.arr a) => a.toList | _ => []
+      forgetStates s ids
+      return some (Json.mkObj [("id", id), ("ok", true), ("live", toJson (← liveStates s))])
+    | .ok other => return some (errorReply id "unknown_command" s!"unknown command `{other}`")
+
+/-- Read requests line by line. At the end of the file, poll again at once while requests are
+coming (each read is itself ~1 ms there), and every 20 ms after 2 s without one. A line without
+its newline is a request still being written: keep it and read on.
+
+While idle, once a second: exit if the channel directory is gone, and write an empty line to
+stdout. A client killed with SIGKILL removes nothing, but its end of the pipe closes, so that
+write fails and the server ends instead of lingering. -/
+meta partial def loop (s : Server) (partial_ : String) (lastNs beatNs : Nat) : IO Unit := do
+  let chunk ← (← s.requests.get).getLine
+  if chunk.isEmpty then
+    let now ← IO.monoNanosNow
+    if now - lastNs > 2000000000 then
+      if now - beatNs > 1000000000 then
+        unless ← (System.FilePath.mk s.channel).pathExists do return
+        s.out.putStrLn ""
+        s.out.flush
+        IO.sleep 20
+        loop s partial_ lastNs now
+      else
+        IO.sleep 20
+        loop s partial_ lastNs beatNs
+    else
+      loop s partial_ lastNs beatNs
+  else if chunk.back != '\n' then
+    loop s (partial_ ++ chunk) lastNs beatNs
+  else
+    let text := partial_ ++ chunk
+    match ← handle s text with
+    | some r =>
+      reply s r
+      let now ← IO.monoNanosNow
+      loop s "" now now
+    | none =>
+      -- `exit` carries its id like every other reply, so the client can match it.
+      let id := match Json.parse text with
+        | .ok j => (j.getObjVal? "id").toOption.getD Json.null
+        | .error _ => Json.null
+      reply s (Json.mkObj [("id", id), ("ok", true), ("bye", true)])
+
 /-- `prover_goals "<tag>"`: appended by the client after the tactics of a step. It reports the
 open goals as structured JSON in an error message starting with the tag (the session nonce). -/
 syntax (name := proverGoals) "prover_goals " str : tactic
@@ -768,7 +981,7 @@ meta def serve : Command.CommandElabM Unit := do
   let st := { st with infoState := { enabled := false } }
   let requests ← IO.mkRef (← IO.FS.Handle.mk (channel ++ "/requests.jsonl") .read)
   let s : Server := { out, prefix_ := "@@PROVER:" ++ nonce ++ "@@ ", channel, requests,
-                      envs := ← IO.mkRef #[some st] }
+                      envs := ← IO.mkRef #[some st], states := ← IO.mkRef #[] }
   reply s (Json.mkObj [("id", Json.null), ("ok", true), ("ready", true),
     ("lean_version", Lean.versionString)])
   let now ← IO.monoNanosNow

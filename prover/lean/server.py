@@ -16,9 +16,11 @@ request in flight, and any second reply for it is an *anomaly*: counted in `Lean
 is killed. A caller that must trust a verdict compares `anomalies` before and after its requests
 and calls `sync()` at the end (a round trip, so every reply to earlier requests has arrived).
 
-Proof states are kept as (stored header environment, statement, tactic path): a step elaborates the
-statement with the path plus the new tactic on top of the stored header, so states survive a
-restart of the Lean process (the header is re-elaborated lazily in the new process).
+Proof states live in the Lean process (`open_proof` / `step` / `forget_states`): a step restores
+the stored elaboration state and runs the new tactic alone, on one chosen goal. The client also
+keeps each state's record (stored header environment, statement, tactic path), so states survive
+a restart of the Lean process: a state whose Lean-side id is from a dead process is rebuilt by
+re-running its path in the new one (the header is re-elaborated lazily there too).
 """
 
 from __future__ import annotations
@@ -197,10 +199,21 @@ class _EnvRecord:
 
 
 @dataclass(frozen=True)
+class _Step:
+    tactic: str  # as the caller gave it (guarded), run on goal `goal` alone
+    goal: int
+    heartbeats: int
+
+
+@dataclass(frozen=True)
 class _StateRecord:
+    """What a proof state is, independent of any Lean process: enough to rebuild it."""
+
     env: int
     statement: str
-    tactics: tuple[str, ...]
+    tactics: tuple[str, ...]  # the path as a Lean tactic script (what the verifier checks)
+    steps: tuple[_Step, ...] = ()  # the path as in-memory steps (what a replay re-runs)
+    goals: int = 1  # how many goals are open
 
 
 @dataclass
@@ -276,6 +289,10 @@ class LeanServer:
         self._generation = 0
         self._envs: dict[int, _EnvRecord] = {0: _EnvRecord("", 0, 0)}
         self._states: dict[int, _StateRecord] = {}
+        # Client state id -> (Lean-side state id, generation of the process that holds it).
+        self._live: dict[int, tuple[int, int]] = {}
+        self._forget_pending: list[int] = []  # Lean-side ids to release (current generation)
+        self.replays = 0  # states rebuilt by replay after a restart
         self._ids = itertools.count(1)
         self.lean_version = ""
         self._closed = False
@@ -416,6 +433,7 @@ class LeanServer:
             raise LeanStartupError(f"unexpected first reply {ready!r}")
         self.lean_version = ready.get("lean_version", "")
         self._generation += 1
+        self._forget_pending = []  # ids of the dead process mean nothing to this one
         self.stats.start_seconds.append(time.monotonic() - t0)
 
     def _read_stdout(self, proc: subprocess.Popen[bytes], stream: _Stream) -> None:
@@ -761,7 +779,9 @@ class LeanServer:
         return (f"set_option maxHeartbeats {heartbeats} in\n{statement} := by\n{body}"
                 f'  prover_goals "{self._goals_tag}"\n')
 
-    def _run_step(self, rec: _StateRecord, heartbeats: int, timeout: float) -> TacticResult:
+    def _run_replay(self, rec: _StateRecord, heartbeats: int, timeout: float) -> TacticResult:
+        """The old step: elaborate the statement with the whole path again (kept for the
+        benchmark's comparison; `run_tactic` no longer uses it)."""
         with self._lock:
             lean_env = self._lean_env(rec.env)
             code = self._step_code(rec.statement, rec.tactics, heartbeats)
@@ -771,19 +791,89 @@ class LeanServer:
         tag = self._goals_tag
         goals_msg = [m for m in messages if m.text.startswith(tag)]
         others = tuple(m for m in messages if not m.text.startswith(tag))
-        errors = [m for m in others if m.severity is Severity.ERROR]
-        if errors:
-            kind = ErrorKind.HEARTBEATS if any(_is_heartbeat_error(m) for m in errors) else \
-                ErrorKind.ELABORATION
-            return LeanError(kind, others, lean_seconds=lean_s)
+        if error := _step_error(others, lean_s):
+            return error
         if len(goals_msg) != 1:
             return LeanError(ErrorKind.ELABORATION, others,
                              reason="Lean reported no goals for this step", lean_seconds=lean_s)
         goals = tuple(Goal.from_json(g) for g in json.loads(goals_msg[0].text[len(tag):]))
+        if not goals:
+            return ProofFinished(0, rec.tactics, lean_seconds=lean_s)
+        return ProofState(0, goals, rec.tactics, lean_seconds=lean_s)
+
+    def _open_code(self, statement: str, heartbeats: int) -> str:
+        return (f"set_option maxHeartbeats {heartbeats} in\n{statement} := by\n"
+                f'  prover_capture "{self._goals_tag}"\n')
+
+    def _open_live(self, rec: _StateRecord, heartbeats: int, timeout: float) -> tuple[
+            int | None, tuple[Goal, ...], LeanError | None, float]:
+        """Elaborate the statement in the current process and keep its state there."""
+        lean_env = self._lean_env(rec.env)
+        reply = self._send({"cmd": "open_proof", "env": lean_env, "tag": self._goals_tag,
+                            "code": self._open_code(rec.statement, heartbeats)}, timeout)
+        lean_s = reply["lean_ns"] / 1e9
+        messages = tuple(LeanMessage.from_json(m) for m in reply["messages"])
+        lean_id = reply.get("state")
+        if (error := _step_error(messages, lean_s)) or lean_id is None:
+            if lean_id is not None:
+                self._forget_lean([lean_id])
+            return None, (), error or LeanError(ErrorKind.ELABORATION, messages, lean_seconds=lean_s,
+                                                reason="Lean reported no goals for this statement"), lean_s
+        return lean_id, tuple(Goal.from_json(g) for g in reply["goals"]), None, lean_s
+
+    def _step_live(self, lean_id: int, step: _Step, timeout: float) -> tuple[
+            int | None, tuple[Goal, ...], LeanError | None, float]:
+        """Run one step on a Lean-side state; (new id, goals, error, Lean seconds)."""
+        reply = self._send({"cmd": "step", "state": lean_id, "goal": step.goal, "tactic": step.tactic,
+                            "heartbeats": step.heartbeats}, timeout)
+        lean_s = reply["lean_ns"] / 1e9
+        if "parse_error" in reply:
+            return None, (), LeanError(ErrorKind.PARSE, reason=f"not a tactic: {reply['parse_error']}",
+                                       lean_seconds=lean_s), lean_s
+        messages = tuple(LeanMessage.from_json(m) for m in reply["messages"])
+        new_id = reply.get("state")
+        if (error := _step_error(messages, lean_s)) or new_id is None:
+            return None, (), error or LeanError(ErrorKind.ELABORATION, messages, lean_seconds=lean_s,
+                                                reason="the step failed"), lean_s
+        return new_id, tuple(Goal.from_json(g) for g in reply["goals"]), None, lean_s
+
+    def _lean_state(self, sid: int) -> int:
+        """The Lean-side id of client state `sid`, rebuilt by replaying its path after a restart."""
+        self._ensure_running()
+        live = self._live.get(sid)
+        if live is not None and live[1] == self._generation:
+            return live[0]
+        rec = self._states[sid]
+        timeout = self.config.request_timeout
+        lean_id, _, error, _ = self._open_live(rec, self.config.heartbeats, timeout)
+        for step in rec.steps:
+            if error is not None or lean_id is None:
+                break
+            prev = lean_id
+            lean_id, _, error, _ = self._step_live(prev, step, timeout)
+            self._forget_lean([prev])
+        if error is not None or lean_id is None:
+            raise LeanServerError(f"replaying proof state {sid} after a restart failed: "
+                                  f"{error.text if error else 'no state'}")
+        self.replays += 1
+        self._live[sid] = (lean_id, self._generation)
+        return lean_id
+
+    def _forget_lean(self, ids: Iterable[int], flush: bool = False) -> None:
+        """Queue Lean-side states for release; sent in batches (one request per 256)."""
+        self._forget_pending.extend(ids)
+        if self._forget_pending and (flush or len(self._forget_pending) >= 256) and self.alive:
+            batch, self._forget_pending = self._forget_pending, []
+            self._send({"cmd": "forget_states", "states": batch}, 30.0)
+
+    def _new_state(self, rec: _StateRecord, lean_id: int, goals: tuple[Goal, ...],
+                   lean_s: float) -> ProofState | ProofFinished:
         sid = next(self._ids)
         if not goals:
+            self._forget_lean([lean_id])
             return ProofFinished(sid, rec.tactics, lean_seconds=lean_s)
-        self._states[sid] = rec
+        self._states[sid] = replace(rec, goals=len(goals))
+        self._live[sid] = (lean_id, self._generation)
         return ProofState(sid, goals, rec.tactics, lean_seconds=lean_s)
 
     def open_proof(self, snippet: str | bytes, *, timeout: float | None = None,
@@ -817,12 +907,20 @@ class LeanServer:
                 self.forget_env(reading.env)
             return fail
         statement = f"theorem {name}{st.universes} {st.signature}"
-        result = self._run_step(_StateRecord(reading.env, statement, ()),
-                                heartbeats or self.config.heartbeats, timeout)
-        if isinstance(result, ProofFinished):  # a statement with no goal at all
-            return LeanError(ErrorKind.ELABORATION, reason="the statement has no goal to prove")
-        if isinstance(result, LeanError) and reading.env:
-            self.forget_env(reading.env)
+        rec = _StateRecord(reading.env, statement, ())
+        with self._lock:
+            lean_id, goals, error, lean_s = self._open_live(rec, heartbeats or self.config.heartbeats,
+                                                            timeout)
+            if error is None and lean_id is not None and not goals:  # a statement with no goal
+                self._forget_lean([lean_id])
+                error = LeanError(ErrorKind.ELABORATION, reason="the statement has no goal to prove")
+            if error is not None or lean_id is None:
+                if reading.env:
+                    self.forget_env(reading.env)
+                return error or LeanError(ErrorKind.ELABORATION, reason="no state")
+            result = self._new_state(rec, lean_id, goals, lean_s)
+        if not isinstance(result, ProofState):  # cannot happen: goals is not empty
+            raise LeanProtocolError("an opened proof had no goals")
         return result
 
     def _snippet_guard(self) -> Any:
@@ -832,9 +930,15 @@ class LeanServer:
             return self.guard
         return SyntaxGuard(trusted=True)
 
-    def run_tactic(self, state: ProofState | int, tactic: str | bytes, *, timeout: float | None = None,
-                   heartbeats: int | None = None) -> TacticResult:
-        """Run one tactic on the first goal(s) of `state`; the state itself is never changed."""
+    def run_tactic(self, state: ProofState | int, tactic: str | bytes, *, goal: int = 0,
+                   timeout: float | None = None, heartbeats: int | None = None) -> TacticResult:
+        """Run one tactic on goal `goal` of `state`; the state itself is never changed. On goal 0
+        the tactic sees every goal, as the next line of a tactic script would; on another goal it
+        sees that goal alone and its new goals take that goal's place among the others.
+
+        Heartbeats and the wall-clock timeout apply to this tactic alone. After a restart of the
+        Lean process the state is first rebuilt by replaying its path (under `request_timeout`).
+        """
         sid = state.id if isinstance(state, ProofState) else state
         rec = self._states.get(sid)
         if rec is None:
@@ -855,22 +959,62 @@ class LeanServer:
                              lean_seconds=parsed.lean_seconds)
         if self.guard is not None and (why := self.guard.check_tactic(tactic, parsed)):
             return LeanError(ErrorKind.REJECTED, reason=why, lean_seconds=parsed.lean_seconds)
-        result = self._run_step(replace(rec, tactics=(*rec.tactics, tactic)),
-                                heartbeats or self.config.heartbeats, timeout or self.config.tactic_timeout)
-        # The step's Lean time includes the parse that preceded it.
-        return replace(result, lean_seconds=result.lean_seconds + parsed.lean_seconds)
+        if not 0 <= goal < rec.goals:
+            return LeanError(ErrorKind.REJECTED, reason=f"state {sid} has no goal {goal} "
+                             f"({rec.goals} open)")
+        step = _Step(tactic, goal, heartbeats or self.config.heartbeats)
+        with self._lock:
+            lean_id = self._lean_state(sid)
+            new_id, goals, error, lean_s = self._step_live(lean_id, step,
+                                                           timeout or self.config.tactic_timeout)
+            # The step's Lean time includes the parse that preceded it.
+            lean_s += parsed.lean_seconds
+            if error is not None or new_id is None:
+                return replace(error or LeanError(ErrorKind.ELABORATION), lean_seconds=lean_s)
+            new = replace(rec, tactics=(*rec.tactics, _script_step(tactic, goal, rec.goals)),
+                          steps=(*rec.steps, step))
+            return self._new_state(new, new_id, goals, lean_s)
+
+    def live_states(self) -> int:
+        """How many proof states the Lean process holds now (pending releases sent first)."""
+        with self._lock:
+            self._forget_lean([], flush=True)
+            return int(self._send({"cmd": "forget_states", "states": []}, 30.0)["live"])
 
     def forget(self, states: Iterable[ProofState | int]) -> None:
         """Release proof states (and their header environments once no state uses them)."""
         with self._lock:
             envs = set()
+            lean_ids = []
             for s in states:
-                rec = self._states.pop(s.id if isinstance(s, ProofState) else s, None)
+                sid = s.id if isinstance(s, ProofState) else s
+                rec = self._states.pop(sid, None)
+                live = self._live.pop(sid, None)
+                if live is not None and live[1] == self._generation:
+                    lean_ids.append(live[0])
                 if rec is not None and rec.env:
                     envs.add(rec.env)
+            self._forget_lean(lean_ids, flush=True)
             in_use = {r.env for r in self._states.values()}
             for env in envs - in_use:
                 self.forget_env(env)
+
+
+def _step_error(messages: tuple[LeanMessage, ...], lean_s: float) -> LeanError | None:
+    errors = [m for m in messages if m.severity is Severity.ERROR]
+    if not errors:
+        return None
+    kind = ErrorKind.HEARTBEATS if any(_is_heartbeat_error(m) for m in errors) else ErrorKind.ELABORATION
+    return LeanError(kind, messages, lean_seconds=lean_s)
+
+
+def _script_step(tactic: str, goal: int, goals: int) -> str:
+    """One in-memory step as tactic-script text with the same effect. On goal 0 the tactic sees
+    every goal, as a script's next line does: the text is the tactic. On goal i > 0 it sees only
+    that goal (`focus`), and its new goals take that goal's place (`rotate_left`/`rotate_right`)."""
+    if goal == 0 or goals == 1:
+        return tactic
+    return f"rotate_left {goal}\nfocus\n{indent_tactic(tactic, 2)}\nrotate_right {goal}"
 
 
 def _is_heartbeat_error(m: LeanMessage) -> bool:

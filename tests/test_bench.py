@@ -323,7 +323,9 @@ def test_real_minif2f_problems_on_the_shared_server(lean_server, tmp_path: Path)
     # mathd_algebra_182 is over ℂ (Mathlib); mathd_numbertheory_33 is over ℕ (core).
     chosen = bench.select(names=("mathd_algebra_182", "mathd_numbertheory_33"))
     cfg = RunConfig(out_dir=tmp_path, worker=WorkerConfig(
-        budget=Budget(max_expansions=20, wall_time=60), baseline=("omega", "decide")))
+        # A wall budget that survives a loaded machine (the search now enforces it strictly, and a
+        # slow first tactic can use it up); the heartbeat cap keeps such a tactic short.
+        budget=Budget(max_expansions=20, wall_time=300, heartbeats=20_000), baseline=("omega", "decide")))
     notes = _Notes()
     outcome = run_benchmark(cfg, chosen, observer=notes,
                             backend=InlineBackend(cfg.worker, driver_versions(), lean_server))

@@ -25,8 +25,9 @@ from prover.lean.errors import InvalidRequest
 from prover.lean.snippet import MAX_SNIPPET_CHARS, ensure_text
 from prover.lean.types import CommandResult, LeanMessage
 
-if TYPE_CHECKING:  # guard.py imports server.py, which imports this module lazily
-    pass
+if TYPE_CHECKING:  # server.py imports this module lazily (in `open_proof`)
+    from prover.lean.guard import SyntaxGuard
+    from prover.lean.server import AuditFinding, CommandRead
 
 THEOREM_KINDS = ("Lean.Parser.Command.theorem", "Lean.Parser.Command.example")
 # Text appended to try reading a final statement that has no proof yet (`… : P`, `… := by`, `… :=`).
@@ -87,11 +88,11 @@ class Reading:
 class _Lean(Protocol):
     """The `LeanServer` methods the reader needs (the warm daemon's client has them too)."""
 
-    def next_command(self, code: str, pos: int = 0, *, env: int = 0): ...
+    def next_command(self, code: str, pos: int = 0, *, env: int = 0) -> CommandRead: ...
     def known_tokens(self, tokens: list[str], *, env: int = 0) -> tuple[bool, ...]: ...
     def check(self, code: str, *, env: int = 0, keep: bool = False,
               timeout: float | None = None) -> CommandResult: ...
-    def audit(self, env: int, *, namespaces: list[str] = ...) -> tuple: ...
+    def audit(self, env: int, *, namespaces: list[str]) -> tuple[AuditFinding, ...]: ...
     def forget_env(self, handle: int) -> None: ...
 
 
@@ -109,7 +110,7 @@ class _Envs:
         self.made = [keep] if keep else []
 
 
-def read_snippet(lean: _Lean, snippet: str | bytes, guard, *, timeout: float | None = None,
+def read_snippet(lean: _Lean, snippet: str | bytes, guard: SyntaxGuard, *, timeout: float | None = None,
                  audit: bool = True) -> Reading | ReadError:
     """Read `snippet` (header commands, then a final `theorem`/`example`) and elaborate its header.
 
@@ -140,7 +141,7 @@ def read_snippet(lean: _Lean, snippet: str | bytes, guard, *, timeout: float | N
     return result
 
 
-def _read(lean: _Lean, text: str, guard, timeout: float | None, audit: bool,
+def _read(lean: _Lean, text: str, guard: SyntaxGuard, timeout: float | None, audit: bool,
           envs: _Envs) -> Reading | ReadError:
     env, pos, lean_s = 0, 0, 0.0
     header: list[str] = []
@@ -154,7 +155,7 @@ def _read(lean: _Lean, text: str, guard, timeout: float | None, audit: bool,
         if final is not None:
             if isinstance(final, ReadError):
                 return final
-            if not guard.trusted and (why := guard.check_statement(final.signature_tree)) is not None:
+            if (why := guard.check_statement(final.signature_tree)) is not None:
                 return ReadError(ReadStage.GUARD, f"statement refused: {why}")
             if audit and not guard.trusted and env:
                 findings = lean.audit(env, namespaces=[".".join(final.namespace_parts)]
@@ -192,7 +193,8 @@ def _read(lean: _Lean, text: str, guard, timeout: float | None, audit: bool,
         pos = cmd.end
 
 
-def _final_statement(lean: _Lean, text: str, pos: int, env: int, cmd) -> Statement | ReadError | None:
+def _final_statement(lean: _Lean, text: str, pos: int, env: int,
+                     cmd: CommandRead) -> Statement | ReadError | None:
     """The statement if the command at `pos` is the snippet's last and a theorem, else None."""
     if cmd.one and cmd.same and not cmd.errors:
         if not _is_theorem(cmd.tree) or not lean.next_command(text, cmd.end, env=env).eoi:

@@ -247,12 +247,12 @@ class Verifier:
         return result
 
     def _verify(self, snippet_in: str | bytes, proof_in: str | bytes | None, envs: list[int]) -> Verification:
-        snippet = ensure_text(snippet_in, "snippet")
         proof = None if proof_in is None else ensure_text(proof_in, "proof")
         if proof is not None and len(proof) > self.max_proof_chars:
             return _fail(Failure.INPUT, f"the proof has {len(proof)} characters; the limit is "
                                         f"{self.max_proof_chars}")
-        reading = read_snippet(self.server, snippet, self.guard, timeout=self.timeout)
+        # The reader checks the snippet's text itself (encoding, size, nesting).
+        reading = read_snippet(self.server, snippet_in, self.guard, timeout=self.timeout)
         if isinstance(reading, ReadError):
             return _fail(_READ_FAILURE[reading.stage], reading.reason, messages=reading.messages)
         if reading.env:

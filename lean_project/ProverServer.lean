@@ -79,8 +79,118 @@ meta def reply (s : Server) (j : Json) : IO Unit := do
   s.out.putStrLn (s.prefix_ ++ j.compress)
   s.out.flush
 
-meta def errorReply (id : Json) (category : String) (desc : String) : Json :=
-  Json.mkObj [("id", id), ("ok", false), ("error", Json.mkObj [("category", category), ("desc", desc)])]
+/-! ## The protocol (mirrored, type for type, in `prover/lean/protocol.py`)
+
+A request is one JSON object `{"id", "cmd", <fields>}`. A reply is `{"id", "ok": true, <fields>}`
+or `{"id", "ok": false, "error": {"category", "desc"}}`, the one error record. Each command has a
+request structure read by its `ofJson` (a missing or ill-typed field is a `malformed_request`
+naming the field: nothing is silently defaulted except the fields documented as optional), a reply
+structure written by its `toFields`, and one entry in the dispatch table `commands`. The `ready`
+line lists the table, so the client can refuse a server that does not speak its protocol. -/
+
+meta def protocolVersion : Nat := 2
+
+meta structure ErrorRecord where
+  category : String
+  desc : String
+
+meta def ErrorRecord.toJson (e : ErrorRecord) : Json :=
+  Json.mkObj [("category", Json.str e.category), ("desc", Json.str e.desc)]
+
+meta def errorReply (id : Json) (e : ErrorRecord) : Json :=
+  Json.mkObj [("id", id), ("ok", false), ("error", e.toJson)]
+
+meta def malformed (desc : String) : ErrorRecord := { category := "malformed_request", desc }
+
+meta def unknownEnv (i : Nat) : ErrorRecord :=
+  { category := "unknown_env", desc := "no stored environment " ++ toString i }
+
+/-- A field's value; `null` counts as absent. -/
+meta def field? (j : Json) (k : String) : Option Json :=
+  match j.getObjVal? k with
+  | .ok .null => none
+  | .ok v => some v
+  | .error _ => none
+
+meta def mustBe (k what : String) : ErrorRecord := malformed ("field `" ++ k ++ "` must be " ++ what)
+
+meta def missing (k : String) : ErrorRecord := malformed ("missing field `" ++ k ++ "`")
+
+meta def reqStr (j : Json) (k : String) : Except ErrorRecord String :=
+  match field? j k with
+  | some (.str t) => .ok t
+  | some _ => .error (mustBe k "a string")
+  | none => .error (missing k)
+
+meta def optStr (j : Json) (k : String) (d : String) : Except ErrorRecord String :=
+  match field? j k with
+  | some (.str t) => .ok t
+  | some _ => .error (mustBe k "a string")
+  | none => .ok d
+
+meta def asNat (k : String) (v : Json) : Except ErrorRecord Nat :=
+  match v.getNat? with
+  | .ok n => .ok n
+  | .error _ => .error (mustBe k "a natural number")
+
+meta def reqNat (j : Json) (k : String) : Except ErrorRecord Nat :=
+  match field? j k with
+  | some v => asNat k v
+  | none => .error (missing k)
+
+meta def optNat (j : Json) (k : String) (d : Nat) : Except ErrorRecord Nat :=
+  match field? j k with
+  | some v => asNat k v
+  | none => .ok d
+
+meta def optNat? (j : Json) (k : String) : Except ErrorRecord (Option Nat) :=
+  match field? j k with
+  | some v => match asNat k v with
+    | .ok n => .ok (some n)
+    | .error e => .error e
+  | none => .ok none
+
+meta def optBool (j : Json) (k : String) (d : Bool) : Except ErrorRecord Bool :=
+  match field? j k with
+  | some (.bool b) => .ok b
+  | some _ => .error (mustBe k "true or false")
+  | none => .ok d
+
+meta partial def strsOf (k : String) (xs : List Json) (acc : Array String) : Except ErrorRecord (Array String) :=
+  match xs with
+  | [] => .ok acc
+  | .str t :: rest => strsOf k rest (acc.push t)
+  | _ :: _ => .error (mustBe k "a list of strings")
+
+meta partial def natsOf (k : String) (xs : List Json) (acc : Array Nat) : Except ErrorRecord (Array Nat) :=
+  match xs with
+  | [] => .ok acc
+  | x :: rest => match x.getNat? with
+    | .ok n => natsOf k rest (acc.push n)
+    | .error _ => .error (mustBe k "a list of natural numbers")
+
+meta def listField (j : Json) (k : String) (required : Bool) : Except ErrorRecord (List Json) :=
+  match field? j k with
+  | some (.arr a) => .ok a.toList
+  | some _ => .error (mustBe k "a list")
+  | none => if required then .error (missing k) else .ok []
+
+meta def reqStrs (j : Json) (k : String) : Except ErrorRecord (Array String) := do
+  strsOf k (← listField j k true) #[]
+
+meta def optStrs (j : Json) (k : String) : Except ErrorRecord (Array String) := do
+  strsOf k (← listField j k false) #[]
+
+meta def reqNats (j : Json) (k : String) : Except ErrorRecord (Array Nat) := do
+  natsOf k (← listField j k true) #[]
+
+meta def natOrNull : Option Nat → Json
+  | some n => toJson n
+  | none => Json.null
+
+meta def strOrNull : Option String → Json
+  | some t => Json.str t
+  | none => Json.null
 
 meta def severityName : MessageSeverity → String
   | .error => "error"
@@ -126,9 +236,28 @@ meta def getEnvState (s : Server) (i : Nat) : IO (Option Command.State) := do
 
 /-- `exec`: elaborate `code` as commands on top of stored state `env`; keep the result as a new
 state when asked. Lean's own verdicts (errors in the code) are data in the reply. -/
-meta def handleExec (s : Server) (id : Json) (envId : Nat) (code : String) (keep : Bool) : IO Json := do
-  match ← getEnvState s envId with
-  | none => return errorReply id "unknown_env" s!"no stored environment {envId}"
+meta structure ExecReq where
+  env : Nat
+  code : String
+  keep : Bool
+
+meta def ExecReq.ofJson (j : Json) : Except ErrorRecord ExecReq := do
+  return { env := ← optNat j "env" 0, code := ← reqStr j "code", keep := ← optBool j "keep" false }
+
+meta structure ExecReply where
+  messages : Array Json
+  elabNs : Nat
+  leanNs : Nat
+  env : Option Nat
+
+meta def ExecReply.toFields (r : ExecReply) : List (String × Json) :=
+  [("messages", Json.arr r.messages), ("elab_ns", toJson r.elabNs), ("lean_ns", toJson r.leanNs),
+   ("env", natOrNull r.env)]
+
+meta def handleExec (s : Server) (r : ExecReq) : IO (Except ErrorRecord ExecReply) := do
+  let code := r.code
+  match ← getEnvState s r.env with
+  | none => return .error (unknownEnv r.env)
   | some st0 =>
     let st0 := { st0 with messages := {} }
     let input : Parser.InputContext :=
@@ -139,13 +268,12 @@ meta def handleExec (s : Server) (id : Json) (envId : Nat) (code : String) (keep
     -- Rendering messages is Lean's work too (pretty-printing goals in errors): timed apart.
     let msgs ← messagesJson fs.commandState.messages.toList #[]
     let t2 ← IO.monoNanosNow
-    let mut envJson := Json.null
-    if keep then
+    let mut envId := none
+    if r.keep then
       let envs ← s.envs.get
       s.envs.set (envs.push (some { fs.commandState with messages := {} }))
-      envJson := toJson envs.size
-    return Json.mkObj [("id", id), ("ok", true), ("messages", Json.arr msgs),
-      ("elab_ns", toJson (t1 - t0)), ("lean_ns", toJson (t2 - t0)), ("env", envJson)]
+      envId := some envs.size
+    return .ok { messages := msgs, elabNs := t1 - t0, leanNs := t2 - t0, env := envId }
 
 /-! Syntax trees for the client's guard: every node with its kind, children and byte range
 (`r`, from its first to its last token), atoms with their text, identifiers with the components
@@ -215,25 +343,50 @@ carries the command's text (from `pos` to where the parser stopped, comments inc
 tree of that text parsed again on its own, which is exactly what the client guards and then
 elaborates with `exec`; `one` says the text alone is one complete command, `same` that both
 parses agree (a command whose reading depends on the text after it is refused by the client). -/
-meta def handleNextCommand (s : Server) (id : Json) (envId : Nat) (code : String) (pos : Nat) :
-    IO Json := do
-  match ← getEnvState s envId with
-  | none => return errorReply id "unknown_env" s!"no stored environment {envId}"
+meta structure NextCommandReq where
+  env : Nat
+  code : String
+  pos : Nat
+
+meta def NextCommandReq.ofJson (j : Json) : Except ErrorRecord NextCommandReq := do
+  return { env := ← optNat j "env" 0, code := ← reqStr j "code", pos := ← optNat j "pos" 0 }
+
+/-- At the end of the input (`eoi`) the other fields are empty. -/
+meta structure NextCommandReply where
+  eoi : Bool
+  endPos : Nat
+  text : String
+  errors : Array Json
+  one : Bool
+  same : Bool
+  tree : Json
+  leanNs : Nat
+
+meta def NextCommandReply.toFields (r : NextCommandReply) : List (String × Json) :=
+  [("eoi", toJson r.eoi), ("end", toJson r.endPos), ("text", Json.str r.text),
+   ("errors", Json.arr r.errors), ("one", toJson r.one), ("same", toJson r.same), ("tree", r.tree),
+   ("lean_ns", toJson r.leanNs)]
+
+meta def handleNextCommand (s : Server) (r : NextCommandReq) : IO (Except ErrorRecord NextCommandReply) := do
+  let code := r.code
+  match ← getEnvState s r.env with
+  | none => return .error (unknownEnv r.env)
   | some st =>
     let pm := parserContext st
     let t0 ← IO.monoNanosNow
-    let (stx, mps, msgs) := Parser.parseCommand (inputOf code) pm { pos := ⟨pos⟩ } {}
+    let (stx, mps, msgs) := Parser.parseCommand (inputOf code) pm { pos := ⟨r.pos⟩ } {}
     if stx.getKind == `Lean.Parser.Command.eoi then
-      return Json.mkObj [("id", id), ("ok", true), ("eoi", true)]
-    let text := String.Pos.Raw.extract code ⟨pos⟩ mps.pos
+      let t1 ← IO.monoNanosNow
+      return .ok { eoi := true, endPos := mps.pos.byteIdx, text := "", errors := #[], one := false,
+                   same := false, tree := Json.null, leanNs := t1 - t0 }
+    let text := String.Pos.Raw.extract code ⟨r.pos⟩ mps.pos
     let (stx2, mps2, msgs2) := Parser.parseCommand (inputOf text) pm { pos := ⟨0⟩ } {}
     let (stx3, _, _) := Parser.parseCommand (inputOf text) pm mps2 {}
     let t1 ← IO.monoNanosNow
     let one := stx3.getKind == `Lean.Parser.Command.eoi && !msgs2.hasErrors
-    return Json.mkObj [("id", id), ("ok", true), ("eoi", false), ("end", toJson mps.pos.byteIdx),
-      ("text", Json.str text), ("errors", Json.arr (← messagesJson msgs.toList #[])),
-      ("one", toJson one), ("same", toJson (stx.structEq stx2)), ("tree", stxJson stx2),
-      ("lean_ns", toJson (t1 - t0))]
+    return .ok { eoi := false, endPos := mps.pos.byteIdx, text,
+                 errors := ← messagesJson msgs.toList #[], one, same := stx.structEq stx2,
+                 tree := stxJson stx2, leanNs := t1 - t0 }
 
 /-- Whether `bs[i:]` is a token of the table (a hand-written walk: `Trie.find?` reaches a
 private helper on the embedded build). -/
@@ -258,18 +411,32 @@ where
       | none => false
     else child cs ts b (j + 1)
 
-meta partial def tokensJson (env : Environment) (xs : List Json) (acc : Array Json) : Array Json :=
+meta partial def tokensJson (env : Environment) (xs : List String) (acc : Array Json) : Array Json :=
   match xs with
   | [] => acc
-  | x :: rest =>
+  | t :: rest =>
     -- Known: already a token, or (for a name-like text) the name of a constant or namespace.
-    let known := match x.getStr? with
-      | .ok t =>
-        let n := t.toName
-        trieHas (Parser.getTokenTable env) t.toUTF8 0 || (!n.isAnonymous && (env.contains n
-          || env.contains (mkPrivateName env n) || Lean.Environment.isNamespace env n))
-      | .error _ => false
+    let n := t.toName
+    let known := trieHas (Parser.getTokenTable env) t.toUTF8 0 || (!n.isAnonymous && (env.contains n
+      || env.contains (mkPrivateName env n) || Lean.Environment.isNamespace env n))
     tokensJson env rest (acc.push (toJson known))
+
+meta structure TokensReq where
+  env : Nat
+  tokens : Array String
+
+meta def TokensReq.ofJson (j : Json) : Except ErrorRecord TokensReq := do
+  return { env := ← optNat j "env" 0, tokens := ← reqStrs j "tokens" }
+
+meta structure TokensReply where
+  known : Array Json
+
+meta def TokensReply.toFields (r : TokensReply) : List (String × Json) := [("known", Json.arr r.known)]
+
+meta def handleTokens (s : Server) (r : TokensReq) : IO (Except ErrorRecord TokensReply) := do
+  match ← getEnvState s r.env with
+  | none => return .error (unknownEnv r.env)
+  | some st => return .ok { known := tokensJson st.env r.tokens.toList #[] }
 
 /-! Audits of what submitted text added to an environment, against slot 0 (the state right after
 the import, which no submitted text has touched). -/
@@ -409,25 +576,37 @@ meta partial def aliasFindings (env0 : Environment) (ds : List OpenDecl) (acc : 
     aliasFindings env0 rest acc
   | .simple _ _ :: rest => aliasFindings env0 rest acc
 
-meta partial def namesOfJson (xs : List Json) (acc : List Name) : List Name :=
+meta partial def namesOf (xs : List String) (acc : List Name) : List Name :=
   match xs with
   | [] => acc
-  | x :: rest => namesOfJson rest (match x.getStr? with | .ok t => t.toName :: acc | .error _ => acc)
+  | x :: rest => namesOf rest (x.toName :: acc)
 
 /-- `audit`: what the submitted text in stored state `env` declared that changes what core
 names and notation mean, seen from where the statement is elaborated (the current namespace and
 its parents, the opened namespaces, and `namespaces`, e.g. the theorem name's own prefix):
 declarations that hide a core name there, aliases named like core constants, and instances of
 a core class on core types only. -/
-meta def handleAudit (s : Server) (id : Json) (envId : Nat) (extra : List Json) : IO Json := do
-  match ← getEnvState s envId, ← getEnvState s 0 with
+meta structure AuditReq where
+  env : Nat
+  namespaces : Array String
+
+meta def AuditReq.ofJson (j : Json) : Except ErrorRecord AuditReq := do
+  return { env := ← optNat j "env" 0, namespaces := ← optStrs j "namespaces" }
+
+/-- Each finding: `{name, problem: "shadows" | "alias" | "core_instance", what: [names]}`. -/
+meta structure AuditReply where
+  findings : Array Json
+
+meta def AuditReply.toFields (r : AuditReply) : List (String × Json) := [("findings", Json.arr r.findings)]
+
+meta def handleAudit (s : Server) (r : AuditReq) : IO (Except ErrorRecord AuditReply) := do
+  match ← getEnvState s r.env, ← getEnvState s 0 with
   | some st, some st0 =>
     let sc := scopeOf st
-    let active := openedNamespaces sc.openDecls (prefixesOf sc.currNamespace (namesOfJson extra []))
+    let active := openedNamespaces sc.openDecls (prefixesOf sc.currNamespace (namesOf r.namespaces.toList []))
     let found := auditNames st.env st0.env active (nodeNames st.env.constants.map₂.root []) #[]
-    let found := aliasFindings st0.env sc.openDecls found
-    return Json.mkObj [("id", id), ("ok", true), ("findings", Json.arr found)]
-  | _, _ => return errorReply id "unknown_env" s!"no stored environment {envId}"
+    return .ok { findings := aliasFindings st0.env sc.openDecls found }
+  | _, _ => return .error (unknownEnv r.env)
 
 /-- Kernel replay (as lean4checker does): every constant the given declarations depend on that
 slot 0 lacks is sent to the kernel again, in dependency order, on top of slot 0's environment,
@@ -523,30 +702,45 @@ meta partial def listLen {α : Type} (xs : List α) (acc : Nat) : Nat :=
   | _ :: rest => listLen rest (acc + 1)
 
 meta partial def replayNames (st : Command.State) (env0 : Environment) (kenv : IO.Ref Kernel.Environment)
-    (done : IO.Ref (List Name)) (opts : Options) (names : List Json) : IO (Option String) := do
+    (done : IO.Ref (List Name)) (opts : Options) (names : List String) : IO (Option String) := do
   match names with
   | [] => return none
   | j :: rest =>
-    let n0 := (match j.getStr? with | .ok t => t | .error _ => "").toName
+    let n0 := j.toName
     let n := resolveDecl st n0
     if !st.env.contains n then return some ("unknown constant " ++ n0.toString)
     match ← replayConst st.env env0 kenv done opts n with
     | some err => return some err
     | none => replayNames st env0 kenv done opts rest
 
-meta def handleReplay (s : Server) (id : Json) (envId : Nat) (names : List Json) (heartbeats : Nat) :
-    IO Json := do
-  match ← getEnvState s envId, ← getEnvState s 0 with
+meta structure ReplayReq where
+  env : Nat
+  names : Array String
+  heartbeats : Nat
+
+meta def ReplayReq.ofJson (j : Json) : Except ErrorRecord ReplayReq := do
+  return { env := ← optNat j "env" 0, names := ← reqStrs j "names",
+           heartbeats := ← optNat j "heartbeats" 200000 }
+
+meta structure ReplayReply where
+  checked : Nat
+  error : Option String
+  leanNs : Nat
+
+meta def ReplayReply.toFields (r : ReplayReply) : List (String × Json) :=
+  [("checked", toJson r.checked), ("error", strOrNull r.error), ("lean_ns", toJson r.leanNs)]
+
+meta def handleReplay (s : Server) (r : ReplayReq) : IO (Except ErrorRecord ReplayReply) := do
+  match ← getEnvState s r.env, ← getEnvState s 0 with
   | some st, some st0 =>
     let t0 ← IO.monoNanosNow
     let kenv ← IO.mkRef st0.env.toKernelEnv
     let done ← IO.mkRef ([] : List Name)
-    let opts : Options := ({} : Options).setNat `maxHeartbeats heartbeats
-    let err ← replayNames st st0.env kenv done opts names
+    let opts : Options := ({} : Options).setNat `maxHeartbeats r.heartbeats
+    let err ← replayNames st st0.env kenv done opts r.names.toList
     let t1 ← IO.monoNanosNow
-    return Json.mkObj [("id", id), ("ok", true), ("checked", toJson (listLen (← done.get) 0)),
-      ("error", match err with | some e => Json.str e | none => Json.null), ("lean_ns", toJson (t1 - t0))]
-  | _, _ => return errorReply id "unknown_env" s!"no stored environment {envId}"
+    return .ok { checked := listLen (← done.get) 0, error := err, leanNs := t1 - t0 }
+  | _, _ => return .error (unknownEnv r.env)
 
 /-- Node kinds, atoms and identifiers of a syntax tree, for the client's guard. -/
 meta structure Summary where
@@ -570,81 +764,132 @@ end
 
 /-- `parse`: parse `text` in syntax category `category` (e.g. `tactic`, `term`, `command`)
 against stored state `env`, without elaborating anything. -/
-meta def handleParse (s : Server) (id : Json) (envId : Nat) (category : String) (text : String) : IO Json := do
-  match ← getEnvState s envId with
-  | none => return errorReply id "unknown_env" s!"no stored environment {envId}"
+meta structure ParseReq where
+  env : Nat
+  category : String
+  text : String
+
+meta def ParseReq.ofJson (j : Json) : Except ErrorRecord ParseReq := do
+  return { env := ← optNat j "env" 0, category := ← reqStr j "category", text := ← reqStr j "text" }
+
+/-- Not parsed: `parseError` says why and the syntax fields are empty. -/
+meta structure ParseReply where
+  parsed : Bool
+  parseError : String
+  kinds : List String
+  atoms : List String
+  idents : List String
+  tree : Json
+  leanNs : Nat
+
+meta def ParseReply.toFields (r : ParseReply) : List (String × Json) :=
+  [("parsed", toJson r.parsed), ("parse_error", Json.str r.parseError),
+   ("kinds", Json.arr (strsJson r.kinds #[])), ("atoms", Json.arr (strsJson r.atoms #[])),
+   ("idents", Json.arr (strsJson r.idents #[])), ("tree", r.tree), ("lean_ns", toJson r.leanNs)]
+
+meta def handleParse (s : Server) (r : ParseReq) : IO (Except ErrorRecord ParseReply) := do
+  match ← getEnvState s r.env with
+  | none => return .error (unknownEnv r.env)
   | some st =>
     let t0 ← IO.monoNanosNow
-    let parsed := Parser.runParserCategory st.env category.toName text "<tactic>"
+    let parsed := Parser.runParserCategory st.env r.category.toName r.text "<tactic>"
     let t1 ← IO.monoNanosNow
     match parsed with
-    | .error e => return Json.mkObj [("id", id), ("ok", true), ("parsed", false), ("parse_error", e),
-        ("lean_ns", toJson (t1 - t0))]
+    | .error e => return .ok { parsed := false, parseError := e, kinds := [], atoms := [], idents := [],
+                               tree := Json.null, leanNs := t1 - t0 }
     | .ok stx =>
       let sm := syntaxSummary stx {}
-      return Json.mkObj [("id", id), ("ok", true), ("parsed", true), ("lean_ns", toJson (t1 - t0)),
-        ("kinds", Json.arr (strsJson sm.kinds #[])),
-        ("atoms", Json.arr (strsJson sm.atoms #[])),
-        ("idents", Json.arr (strsJson sm.idents #[])), ("tree", stxJson stx)]
+      return .ok { parsed := true, parseError := "", kinds := sm.kinds, atoms := sm.atoms,
+                   idents := sm.idents, tree := stxJson stx, leanNs := t1 - t0 }
 
 /-- `decl`: facts about a declaration in stored state `env` that the verifier needs: its kind,
 its axioms (`collectAxioms`; `#print axioms` is refused inside a module), and whether its type
 is identical (`Expr` equality) to that of a declaration in another stored state. -/
-meta def handleDecl (s : Server) (id : Json) (envId : Nat) (name : String) (cmpEnv : Option Nat)
-    (cmpName : String) : IO Json := do
-  match ← getEnvState s envId with
-  | none => return errorReply id "unknown_env" s!"no stored environment {envId}"
+meta structure DeclReq where
+  env : Nat
+  name : String
+  cmpEnv : Option Nat
+  cmpName : String
+
+meta def DeclReq.ofJson (j : Json) : Except ErrorRecord DeclReq := do
+  let name ← reqStr j "name"
+  return { env := ← optNat j "env" 0, name, cmpEnv := ← optNat? j "cmp_env",
+           cmpName := ← optStr j "cmp_name" name }
+
+/-- Not found: the other fields are empty. `sameType` only when a comparison was asked for. -/
+meta structure DeclReply where
+  found : Bool
+  kind : String
+  axioms : Array Json
+  isUnsafe : Bool
+  sameType : Option Bool
+
+meta def DeclReply.toFields (r : DeclReply) : List (String × Json) :=
+  [("found", toJson r.found), ("kind", Json.str r.kind), ("axioms", Json.arr r.axioms),
+   ("unsafe", toJson r.isUnsafe), ("same_type", match r.sameType with | some b => toJson b | none => Json.null)]
+
+meta def handleDecl (s : Server) (r : DeclReq) : IO (Except ErrorRecord DeclReply) := do
+  match ← getEnvState s r.env with
+  | none => return .error (unknownEnv r.env)
   | some st =>
-    let n := resolveDecl st name.toName
+    let n := resolveDecl st r.name.toName
     match st.env.find? n with
-    | none => return Json.mkObj [("id", id), ("ok", true), ("found", false)]
+    | none => return .ok { found := false, kind := "", axioms := #[], isUnsafe := false, sameType := none }
     | some ci =>
       let kind := match ci with
         | .thmInfo _ => "theorem" | .defnInfo _ => "def" | .axiomInfo _ => "axiom"
         | .opaqueInfo _ => "opaque" | .quotInfo _ => "quot" | .inductInfo _ => "inductive"
         | .ctorInfo _ => "constructor" | .recInfo _ => "recursor"
       let ((), axs) := ((CollectAxioms.collect n).run st.env).run {}
-      let axNames := Json.arr (constsJson st.env axs.axioms.toList #[])
-      let mut same := Json.null
-      match cmpEnv with
+      let axioms := constsJson st.env axs.axioms.toList #[]
+      let mut same := none
+      match r.cmpEnv with
       | none => pure ()
       | some j =>
         match ← getEnvState s j with
-        | none => return errorReply id "unknown_env" s!"no stored environment {j}"
+        | none => return .error (unknownEnv j)
         | some st2 =>
-          let c := resolveDecl st2 cmpName.toName
-          same := toJson (match st2.env.find? c with
+          let c := resolveDecl st2 r.cmpName.toName
+          same := some (match st2.env.find? c with
             | some ci2 => ci2.type == ci.type && ci2.levelParams == ci.levelParams
             | none => false)
-      return Json.mkObj [("id", id), ("ok", true), ("found", true), ("kind", kind),
-        ("axioms", axNames), ("unsafe", toJson ci.isUnsafe), ("same_type", same)]
+      return .ok { found := true, kind, axioms, isUnsafe := ci.isUnsafe, sameType := same }
 
 
-meta partial def forgetAll (s : Server) (ids : List Json) : IO Unit := do
+meta partial def forgetAll (s : Server) (ids : List Nat) : IO Unit := do
   match ids with
   | [] => pure ()
-  | j :: rest =>
-    match j.getNat? with
-    | .ok i => if i > 0 then s.envs.modify (fun a => if i < a.size then a.set! i none else a)
-    | .error _ => pure ()
+  | i :: rest =>
+    if i > 0 then s.envs.modify (fun a => if i < a.size then a.set! i none else a)
     forgetAll s rest
 
-meta def natField (j : Json) (k : String) (dflt : Nat) : Nat :=
-  match j.getObjValAs? Nat k with | .ok v => v | .error _ => dflt
+/-- `forget`: release stored environments (slot 0 stays). -/
+meta structure ForgetReq where
+  envs : Array Nat
 
-meta def strField (j : Json) (k : String) : String :=
-  match j.getObjValAs? String k with | .ok v => v | .error _ => ""
+meta def ForgetReq.ofJson (j : Json) : Except ErrorRecord ForgetReq := do
+  return { envs := ← reqNats j "envs" }
+
+meta def handleForget (s : Server) (r : ForgetReq) : IO (Except ErrorRecord Unit) := do
+  forgetAll s r.envs.toList
+  return .ok ()
 
 /-- `rotate`: continue with the request log `<channel>/<log>` (created by the client, empty; only
 the client writes the channel, so the name is trusted), so
 the log does not grow without bound. The old handle is released when the reference drops it; the
 client deletes the old file once this reply arrives. -/
-meta def handleRotate (s : Server) (id : Json) (log : String) : IO Json := do
-  if log.isEmpty then
-    return errorReply id "malformed_request" "`rotate` needs a file name in `log`"
-  let h ← IO.FS.Handle.mk (s.channel ++ "/" ++ log) .read
+meta structure RotateReq where
+  log : String
+
+meta def RotateReq.ofJson (j : Json) : Except ErrorRecord RotateReq := do
+  return { log := ← reqStr j "log" }
+
+meta def handleRotate (s : Server) (r : RotateReq) : IO (Except ErrorRecord Unit) := do
+  if r.log.isEmpty then
+    return .error (malformed "`rotate` needs a file name in `log`")
+  let h ← IO.FS.Handle.mk (s.channel ++ "/" ++ r.log) .read
   s.requests.set h
-  return Json.mkObj [("id", id), ("ok", true), ("rotated", true)]
+  return .ok ()
 
 /-- Render an expression in a goal's local context. `MessageDataContext` is built directly
 because `MVarId.withContext` reaches a private helper on the embedded build. -/
@@ -742,31 +987,54 @@ meta def storeSnap (s : Server) (sn : Snap) : IO Nat := do
   s.states.set (sts.push (some sn))
   return sts.size
 
-meta def snapGoalsJson (sn : Snap) : IO Json := do
-  return Json.arr (← goalsJson sn.coreSt.env sn.metaSt.mctx sn.coreCtx.options sn.goals #[])
+meta def snapGoalsJson (sn : Snap) : IO (Array Json) :=
+  goalsJson sn.coreSt.env sn.metaSt.mctx sn.coreCtx.options sn.goals #[]
 
 /-- `open_proof`: elaborate `code` (a theorem ending in `prover_capture "<tag>"`) on stored
 environment `env` and keep the captured state. -/
-meta def handleOpenProof (s : Server) (id : Json) (envId : Nat) (code : String) (tag : String) : IO Json := do
-  match ← getEnvState s envId with
-  | none => return errorReply id "unknown_env" s!"no stored environment {envId}"
+meta structure OpenProofReq where
+  env : Nat
+  code : String
+  tag : String
+
+meta def OpenProofReq.ofJson (j : Json) : Except ErrorRecord OpenProofReq := do
+  return { env := ← optNat j "env" 0, code := ← reqStr j "code", tag := ← reqStr j "tag" }
+
+/-- The result of `open_proof` and `step`: the new state's id and goals, or no state (`none`:
+the messages, or `parseError` for a step, say why). `elabNs` is the tactic's own time. -/
+meta structure StateReply where
+  state : Option Nat
+  goals : Array Json
+  messages : Array Json
+  parseError : Option String
+  elabNs : Nat
+  leanNs : Nat
+
+meta def StateReply.toFields (r : StateReply) : List (String × Json) :=
+  [("state", natOrNull r.state), ("goals", Json.arr r.goals), ("messages", Json.arr r.messages),
+   ("parse_error", strOrNull r.parseError), ("elab_ns", toJson r.elabNs), ("lean_ns", toJson r.leanNs)]
+
+meta def handleOpenProof (s : Server) (r : OpenProofReq) : IO (Except ErrorRecord StateReply) := do
+  match ← getEnvState s r.env with
+  | none => return .error (unknownEnv r.env)
   | some st0 =>
     let st0 := { st0 with messages := {} }
     let t0 ← IO.monoNanosNow
-    let fs ← IO.processCommands (inputOf code) {} st0
-    let (found, others) ← splitSnap tag fs.commandState.messages.toList none []
-    let msgs ← messagesJson others #[]
+    let fs ← IO.processCommands (inputOf r.code) {} st0
+    let t1 ← IO.monoNanosNow
+    let (found, others) ← splitSnap r.tag fs.commandState.messages.toList none []
+    let messages ← messagesJson others #[]
     match found with
     | none =>
-      let t1 ← IO.monoNanosNow
-      return Json.mkObj [("id", id), ("ok", true), ("state", Json.null), ("messages", Json.arr msgs),
-        ("lean_ns", toJson (t1 - t0))]
+      let t2 ← IO.monoNanosNow
+      return .ok { state := none, goals := #[], messages, parseError := none, elabNs := t1 - t0,
+                   leanNs := t2 - t0 }
     | some sn =>
       let goals ← snapGoalsJson sn
       let sid ← storeSnap s sn
-      let t1 ← IO.monoNanosNow
-      return Json.mkObj [("id", id), ("ok", true), ("state", toJson sid), ("goals", goals),
-        ("messages", Json.arr msgs), ("lean_ns", toJson (t1 - t0))]
+      let t2 ← IO.monoNanosNow
+      return .ok { state := some sid, goals, messages, parseError := none, elabNs := t1 - t0,
+                   leanNs := t2 - t0 }
 
 meta partial def takeGoals (gs : List MVarId) (n : Nat) (acc : List MVarId) : List MVarId × List MVarId :=
   match n, gs with
@@ -801,15 +1069,29 @@ meta def exceptionJson (fm : FileMap) (e : Exception) : IO Json := do
 
 /-- `step`: run `tactic` on goal `goal` of stored state `state` (see below for goal 0). Heartbeats count from the start
 of this tactic alone (`initHeartbeats`), up to `heartbeats` thousand. -/
-meta def handleStep (s : Server) (id : Json) (stateId : Nat) (goal : Nat) (text : String) (hb : Nat) :
-    IO Json := do
+meta structure StepReq where
+  state : Nat
+  goal : Nat
+  tactic : String
+  heartbeats : Nat
+
+meta def StepReq.ofJson (j : Json) : Except ErrorRecord StepReq := do
+  return { state := ← reqNat j "state", goal := ← optNat j "goal" 0, tactic := ← reqStr j "tactic",
+           heartbeats := ← optNat j "heartbeats" 200000 }
+
+meta def handleStep (s : Server) (r : StepReq) : IO (Except ErrorRecord StateReply) := do
+  let stateId := r.state
+  let goal := r.goal
+  let text := r.tactic
+  let hb := r.heartbeats
   let sts ← s.states.get
   let some sn := (if h : stateId < sts.size then sts[stateId] else none)
-    | return errorReply id "unknown_state" s!"no stored proof state {stateId}"
+    | return .error { category := "unknown_state", desc := "no stored proof state " ++ toString stateId }
   let (before, rest) := takeGoals sn.goals goal []
   let (g, after) ← match rest with
     | g :: after => pure (g, after)
-    | [] => return errorReply id "unknown_goal" s!"state {stateId} has no goal {goal}"
+    | [] => return .error { category := "unknown_goal",
+                            desc := "state " ++ toString stateId ++ " has no goal " ++ toString goal }
   -- Goal 0: the tactic sees every goal, as the next line of a tactic script does (so the path
   -- stays a plain script); another goal: that goal alone, its new goals taking its place.
   let (focusGoals, after) := if goal == 0 then (sn.goals, []) else ([g], after)
@@ -817,8 +1099,8 @@ meta def handleStep (s : Server) (id : Json) (stateId : Nat) (goal : Nat) (text 
   match Parser.runParserCategory sn.coreSt.env `tactic text "<tactic>" with
   | .error e =>
     let t1 ← IO.monoNanosNow
-    return Json.mkObj [("id", id), ("ok", true), ("state", Json.null), ("parse_error", e),
-      ("messages", Json.arr #[]), ("lean_ns", toJson (t1 - t0))]
+    return .ok { state := none, goals := #[], messages := #[], parseError := some e, elabNs := 0,
+                 leanNs := t1 - t0 }
   | .ok stx =>
     let fm := text.toFileMap
     let coreCtx := { sn.coreCtx with
@@ -835,26 +1117,24 @@ meta def handleStep (s : Server) (id : Json) (stateId : Nat) (goal : Nat) (text 
     | .error e =>
       let m ← exceptionJson fm e
       let t2 ← IO.monoNanosNow
-      return Json.mkObj [("id", id), ("ok", true), ("state", Json.null), ("messages", Json.arr #[m]),
-        ("elab_ns", toJson (t1 - t0)), ("lean_ns", toJson (t2 - t0))]
+      return .ok { state := none, goals := #[], messages := #[m], parseError := none,
+                   elabNs := t1 - t0, leanNs := t2 - t0 }
     | .ok (sn2, cst) =>
       let msgs ← messagesJson cst.messages.toList #[]
       let goals ← snapGoalsJson sn2
       -- A logged error (a tactic that recovered, e.g. `exact` with an unknown name, admits the
       -- goal) fails the step: the state is not kept.
-      let sid ← if cst.messages.hasErrors then pure Json.null else
-        toJson <$> storeSnap s { sn2 with coreSt := { sn2.coreSt with messages := {} } }
+      let sid ← if cst.messages.hasErrors then pure none else
+        some <$> storeSnap s { sn2 with coreSt := { sn2.coreSt with messages := {} } }
       let t2 ← IO.monoNanosNow
-      return Json.mkObj [("id", id), ("ok", true), ("state", sid), ("goals", goals),
-        ("messages", Json.arr msgs), ("elab_ns", toJson (t1 - t0)), ("lean_ns", toJson (t2 - t0))]
+      return .ok { state := sid, goals, messages := msgs, parseError := none, elabNs := t1 - t0,
+                   leanNs := t2 - t0 }
 
-meta partial def forgetStates (s : Server) (ids : List Json) : IO Unit := do
+meta partial def forgetStates (s : Server) (ids : List Nat) : IO Unit := do
   match ids with
   | [] => pure ()
-  | j :: rest =>
-    match j.getNat? with
-    | .ok i => s.states.modify (fun a => if i < a.size then a.set! i none else a)
-    | .error _ => pure ()
+  | i :: rest =>
+    s.states.modify (fun a => if i < a.size then a.set! i none else a)
     forgetStates s rest
 
 meta def liveStates (s : Server) : IO Nat := do
@@ -865,55 +1145,86 @@ where
     if h : i < a.size then count a (i + 1) (if a[i].isSome then n + 1 else n) else n
   termination_by a.size - i
 
-/-- Dispatch one request; `none` means stop the server (`exit`, answered by the loop). -/
-meta def handle (s : Server) (text : String) : IO (Option Json) := do
+/-- `forget_states`: release proof states; the reply counts those still held. -/
+meta structure ForgetStatesReq where
+  states : Array Nat
+
+meta def ForgetStatesReq.ofJson (j : Json) : Except ErrorRecord ForgetStatesReq := do
+  return { states := ← reqNats j "states" }
+
+meta structure ForgetStatesReply where
+  live : Nat
+
+meta def ForgetStatesReply.toFields (r : ForgetStatesReply) : List (String × Json) := [("live", toJson r.live)]
+
+meta def handleForgetStates (s : Server) (r : ForgetStatesReq) : IO (Except ErrorRecord ForgetStatesReply) := do
+  forgetStates s r.states.toList
+  return .ok { live := ← liveStates s }
+
+/-- A command's handler on the wire: its request read from the JSON object, its reply fields. -/
+abbrev Handler := Server → Json → IO (Except ErrorRecord (List (String × Json)))
+
+meta def route {α β : Type} (ofJson : Json → Except ErrorRecord α) (h : Server → α → IO (Except ErrorRecord β))
+    (toFields : β → List (String × Json)) : Handler := fun s j => do
+  match ofJson j with
+  | .error e => return .error e
+  | .ok r =>
+    match ← h s r with
+    | .error e => return .error e
+    | .ok b => return .ok (toFields b)
+
+meta def noFields (_ : Unit) : List (String × Json) := []
+
+meta def noArgs (_ : Json) : Except ErrorRecord Unit := .ok ()
+
+/-- The dispatch table: every command the server answers. `exit` stops the loop after its reply. -/
+meta def commands : List (String × Handler) := [
+  ("ping", route noArgs (fun _ _ => return .ok ()) (fun _ => [("pong", true)])),
+  ("exit", route noArgs (fun _ _ => return .ok ()) (fun _ => [("bye", true)])),
+  ("rotate", route RotateReq.ofJson handleRotate noFields),
+  ("exec", route ExecReq.ofJson handleExec ExecReply.toFields),
+  ("parse", route ParseReq.ofJson handleParse ParseReply.toFields),
+  ("next_command", route NextCommandReq.ofJson handleNextCommand NextCommandReply.toFields),
+  ("tokens", route TokensReq.ofJson handleTokens TokensReply.toFields),
+  ("decl", route DeclReq.ofJson handleDecl DeclReply.toFields),
+  ("audit", route AuditReq.ofJson handleAudit AuditReply.toFields),
+  ("replay", route ReplayReq.ofJson handleReplay ReplayReply.toFields),
+  ("forget", route ForgetReq.ofJson handleForget noFields),
+  ("open_proof", route OpenProofReq.ofJson handleOpenProof StateReply.toFields),
+  ("step", route StepReq.ofJson handleStep StateReply.toFields),
+  ("forget_states", route ForgetStatesReq.ofJson handleForgetStates ForgetStatesReply.toFields)]
+
+meta partial def lookup (cmd : String) (hs : List (String × Handler)) : Option Handler :=
+  match hs with
+  | [] => none
+  | (c, h) :: rest => if c == cmd then some h else lookup cmd rest
+
+meta partial def commandNames (hs : List (String × Handler)) (acc : Array Json) : Array Json :=
+  match hs with
+  | [] => acc
+  | (c, _) :: rest => commandNames rest (acc.push (Json.str c))
+
+meta partial def withFields (fs : List (String × Json)) (acc : List (String × Json)) : List (String × Json) :=
+  match fs with
+  | [] => revList acc []
+  | f :: rest => withFields rest (f :: acc)
+
+/-- Answer one request line; the flag says the server stops after this reply (`exit`). -/
+meta def handle (s : Server) (text : String) : IO (Json × Bool) := do
   match Json.parse text with
-  | .error e => return some (errorReply Json.null "malformed_request" s!"request is not JSON: {e}")
+  | .error e => return (errorReply Json.null (malformed ("request is not JSON: " ++ e)), false)
   | .ok j =>
     let id := (j.getObjVal? "id").toOption.getD Json.null
-    let envId := natField j "env" 0
     match j.getObjValAs? String "cmd" with
-    | .error _ => return some (errorReply id "malformed_request" "request has no string field `cmd`")
-    | .ok "ping" => return some (Json.mkObj [("id", id), ("ok", true), ("pong", true)])
-    | .ok "exit" => return none
-    | .ok "rotate" => return some (← handleRotate s id (strField j "log"))
-    | .ok "exec" =>
-      let keep := match j.getObjValAs? Bool "keep" with | .ok b => b | .error _ => false
-      return some (← handleExec s id envId (strField j "code") keep)
-    | .ok "parse" => return some (← handleParse s id envId (strField j "category") (strField j "text"))
-    | .ok "decl" =>
-      let cmpEnv := match j.getObjValAs? Nat "cmp_env" with | .ok v => some v | .error _ => none
-      return some (← handleDecl s id envId (strField j "name") cmpEnv (strField j "cmp_name"))
-    | .ok "next_command" =>
-      return some (← handleNextCommand s id envId (strField j "code") (natField j "pos" 0))
-    | .ok "tokens" =>
-      match ← getEnvState s envId with
-      | none => return some (errorReply id "unknown_env" s!"no stored environment {envId}")
-      | some st =>
-        let toks := match j.getObjVal? "tokens" with | .ok (.arr a) => a.toList | _ => []
-        return some (Json.mkObj [("id", id), ("ok", true), ("known", Json.arr (tokensJson st.env toks #[]))])
-    | .ok "audit" =>
-      let extra := match j.getObjVal? "namespaces" with | .ok (.arr a) => a.toList | _ => []
-      return some (← handleAudit s id envId extra)
-    | .ok "replay" =>
-      let names := match j.getObjVal? "names" with | .ok (.arr a) => a.toList | _ => []
-      return some (← handleReplay s id envId names (natField j "heartbeats" 200000))
-    | .ok "forget" =>
-      let ids := match j.getObjVal? "envs" with
-        | .ok (.arr a) => a.toList
-        | _ => []
-      forgetAll s ids
-      return some (Json.mkObj [("id", id), ("ok", true)])
-    | .ok "open_proof" =>
-      return some (← handleOpenProof s id envId (strField j "code") (strField j "tag"))
-    | .ok "step" =>
-      return some (← handleStep s id (natField j "state" 0) (natField j "goal" 0) (strField j "tactic")
-        (natField j "heartbeats" 200000))
-    | .ok "forget_states" =>
-      let ids := match j.getObjVal? "states" with | .ok (.arr a) => a.toList | _ => []
-      forgetStates s ids
-      return some (Json.mkObj [("id", id), ("ok", true), ("live", toJson (← liveStates s))])
-    | .ok other => return some (errorReply id "unknown_command" s!"unknown command `{other}`")
+    | .error _ => return (errorReply id (malformed "request has no string field `cmd`"), false)
+    | .ok cmd =>
+      match lookup cmd commands with
+      | none => return (errorReply id { category := "unknown_command", desc := "unknown command `" ++ cmd ++ "`" },
+                        false)
+      | some h =>
+        match ← h s j with
+        | .error e => return (errorReply id e, false)
+        | .ok fs => return (Json.mkObj (withFields fs [("ok", true), ("id", id)]), cmd == "exit")
 
 /-- Read requests line by line. At the end of the file, poll again at once while requests are
 coming (each read is itself ~1 ms there), and every 20 ms after 2 s without one. A line without
@@ -941,32 +1252,13 @@ meta partial def loop (s : Server) (partial_ : String) (lastNs beatNs : Nat) : I
   else if chunk.back != '\n' then
     loop s (partial_ ++ chunk) lastNs beatNs
   else
-    let text := partial_ ++ chunk
-    match ← handle s text with
-    | some r =>
-      reply s r
+    let (r, stop) ← handle s (partial_ ++ chunk)
+    reply s r
+    unless stop do
       let now ← IO.monoNanosNow
       loop s "" now now
-    | none =>
-      -- `exit` carries its id like every other reply, so the client can match it.
-      let id := match Json.parse text with
-        | .ok j => (j.getObjVal? "id").toOption.getD Json.null
-        | .error _ => Json.null
-      reply s (Json.mkObj [("id", id), ("ok", true), ("bye", true)])
 
-/-- `prover_goals "<tag>"`: appended by the client after the tactics of a step. It reports the
-open goals as structured JSON in an error message starting with the tag (the session nonce). -/
-syntax (name := proverGoals) "prover_goals " str : tactic
-
-@[tactic proverGoals] public meta def evalProverGoals : Tactic.Tactic := fun stx => do
-  let tag := match stx[1].isStrLit? with | some t => t | none => ""
-  let gs ← Tactic.getUnsolvedGoals
-  let arr ← goalsJson (← getEnv) (← getMCtx) (← getOptions) gs #[]
-  -- Reported as this tactic's own error: it is the one message of a successful step, it adds
-  -- no declaration, and nothing else (no "unsolved goals", no sorry warning) is logged.
-  throw (.error stx (MessageData.ofFormat (format (tag ++ (Json.arr arr).compress))))
-
-/-- Entry point, run by `#eval` below with the file's own environment (so `prover_goals` is in
+/-- Entry point, run by `#eval` below with the file's own environment (so `prover_capture` is in
 it). -/
 meta def serve : Command.CommandElabM Unit := do
   let env ← getEnv
@@ -983,7 +1275,8 @@ meta def serve : Command.CommandElabM Unit := do
   let s : Server := { out, prefix_ := "@@PROVER:" ++ nonce ++ "@@ ", channel, requests,
                       envs := ← IO.mkRef #[some st], states := ← IO.mkRef #[] }
   reply s (Json.mkObj [("id", Json.null), ("ok", true), ("ready", true),
-    ("lean_version", Lean.versionString)])
+    ("lean_version", Lean.versionString), ("protocol", toJson protocolVersion),
+    ("commands", Json.arr (commandNames commands #[]))])
   let now ← IO.monoNanosNow
   loop s "" now now
 

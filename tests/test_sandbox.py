@@ -19,8 +19,10 @@ from pathlib import Path
 import pytest
 
 from prover.lean import LeanConfig, LeanServer
+from prover.lean import protocol as P
 from prover.lean.errors import LeanCrashed, LeanProtocolError, LeanStartupError, LeanTimeout
 from prover.lean.runtime import Runtime, resolve_runtime
+from tests.test_protocol import load_golden
 
 ROTATE_BYTES = 4096
 
@@ -231,8 +233,10 @@ def test_exit_reply_carries_its_id(raw: LeanServer) -> None:
     raw.ping()
     seq = raw._seq
     with raw._lock:
-        reply = raw._request({"cmd": "exit"}, 30)
+        reply = raw._request(P.Exit().to_json(), 30)
     assert reply == {"id": seq, "ok": True, "bye": True}
+    golden = next(e for e in load_golden() if e["name"] == "exit")
+    assert {**reply, "id": "<id>"} == golden["reply"]
     raw._kill()  # Lean has ended; the next test restarts it
 
 

@@ -8,7 +8,7 @@ is in flight at a time per server; use `LeanServerPool` for parallel work.
 Why a reply cannot be forged from inside Lean (code elaborated in a request may run: trusted-mode
 `#eval`, or anything that slips past the guard): the nonce never enters Lean's environment, the
 request log or any file that exists while requests run. It is written to `<channel>/nonce`, read by
-Lean once at start, and deleted by the client when `ready` arrives; the `prover_goals` tag, which
+Lean once at start, and deleted by the client when `ready` arrives; the `prover_capture` tag, which
 elaborated source must contain, is a second, separate secret. Beyond that the reader is a tripwire:
 any stdout line that looks framed but has another nonce, any reply with an id that is not the one
 request in flight, and any second reply for it is an *anomaly*: counted in `LeanServer.anomalies`
@@ -21,6 +21,8 @@ the stored elaboration state and runs the new tactic alone, on one chosen goal. 
 keeps each state's record (stored header environment, statement, tactic path), so states survive
 a restart of the Lean process: a state whose Lean-side id is from a dead process is rebuilt by
 re-running its path in the new one (the header is re-elaborated lazily there too).
+
+Every request and reply is a typed dataclass of `prover.lean.protocol`, mirrored on the Lean side.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from prover.lean import protocol as P
 from prover.lean import syntax
 from prover.lean.errors import (
     InvalidRequest,
@@ -225,6 +228,8 @@ class ServerStats:
     start_seconds: list[float] = field(default_factory=list)
     lean_seconds: float = 0.0
     wall_seconds: float = 0.0
+    # Lean's time inside the tactics of `step` requests alone (no parsing, no goal rendering).
+    tactic_seconds: float = 0.0
 
 
 # Anything on stdout that looks like a framed reply, whatever its nonce.
@@ -431,6 +436,11 @@ class LeanServer:
             nonce_file.unlink(missing_ok=True)
         if not ready.get("ready"):
             raise LeanStartupError(f"unexpected first reply {ready!r}")
+        try:
+            P.check_ready(ready)
+        except LeanProtocolError as e:
+            self._kill()
+            raise LeanStartupError(str(e)) from None
         self.lean_version = ready.get("lean_version", "")
         self._generation += 1
         self._forget_pending = []  # ids of the dead process mean nothing to this one
@@ -510,7 +520,7 @@ class LeanServer:
             self._closed = True
             if self.alive:
                 with contextlib.suppress(LeanServerError, OSError):
-                    self._send({"cmd": "exit"}, timeout=10)
+                    self._send(P.Exit(), timeout=10)
             self._kill()
             atexit.unregister(self.close)
 
@@ -578,14 +588,17 @@ class LeanServer:
             raise LeanProtocolError(f"reply for request {msg.get('id')} while waiting for {seq}")
         return msg
 
-    def _send(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
+    def _send(self, request: P.Request, timeout: float) -> Any:
+        """One typed request, its typed reply (`prover.lean.protocol`)."""
         with self._lock:
             self._ensure_running()
             if self._log_bytes >= self.config.request_log_max_bytes:
                 self._rotate_log()
-            reply = self._request(payload, timeout)
+            reply = self._request(request.to_json(), timeout)
             self._failed_restarts = 0  # Lean is healthy again: the backoff starts over
-            return reply
+            decoded = P.decode_reply(request, reply)
+            self.stats.lean_seconds += getattr(decoded, "lean_ns", 0) / 1e9
+            return decoded
 
     def _rotate_log(self) -> None:
         """Switch Lean to a fresh request log and delete the old one (Lean confirms first, so no
@@ -596,7 +609,7 @@ class LeanServer:
         new = self._chan / "req" / name
         fd = os.open(new, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
-            self._request({"cmd": "rotate", "log": name}, 30.0)
+            self._request(P.Rotate(name).to_json(), 30.0)
         except BaseException:
             os.close(fd)
             raise
@@ -607,7 +620,19 @@ class LeanServer:
         self.stats.log_rotations += 1
 
     def _request(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
-        """Write one request and wait for its reply (the caller holds the lock)."""
+        """One request and its raw successful reply (the caller holds the lock). A refusal (the
+        error record) raises: `InvalidRequest` for a malformed request, else `LeanProtocolError`
+        (the client asked for something the server does not hold)."""
+        reply = self._exchange(payload, timeout)
+        if reply.get("ok") is not True:
+            err = P.decode_error(reply)
+            if err.category == "malformed_request":
+                raise InvalidRequest(err.desc)
+            raise LeanProtocolError(f"{err.category}: {err.desc}")
+        return reply
+
+    def _exchange(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """Write one request and wait for its reply, whatever it says (the caller holds the lock)."""
         if self._requests is None:
             raise LeanCrashed("the Lean process has no channel (it was stopped)")
         seq = self._seq
@@ -631,12 +656,6 @@ class LeanServer:
         reply = self._wait_reply(seq, t0 + timeout)
         self.stats.requests += 1
         self.stats.wall_seconds += time.monotonic() - t0
-        self.stats.lean_seconds += reply.get("lean_ns", 0) / 1e9
-        if not reply.get("ok", False):
-            err = reply.get("error", {})
-            if err.get("category") == "malformed_request":
-                raise InvalidRequest(err.get("desc", "malformed request"))
-            raise LeanProtocolError(f"{err.get('category')}: {err.get('desc')}")
         return reply
 
     def _lean_env(self, handle: int) -> int:
@@ -648,13 +667,12 @@ class LeanServer:
         self._ensure_running()
         if rec.lean_id is not None and rec.generation == self._generation:
             return rec.lean_id
-        reply = self._send({"cmd": "exec", "env": 0, "code": rec.code, "keep": True},
-                           self.config.request_timeout)
-        rec.lean_id, rec.generation = reply["env"], self._generation
+        reply = self._send(P.Exec(rec.code, keep=True), self.config.request_timeout)
+        rec.lean_id, rec.generation = reply.env, self._generation
         return rec.lean_id
 
     def ping(self, timeout: float = 30.0) -> bool:
-        return bool(self._send({"cmd": "ping"}, timeout).get("pong"))
+        return bool(self._send(P.Ping(), timeout).pong)
 
     def check(self, code: str | bytes, *, env: int = 0, keep: bool = False,
               timeout: float | None = None) -> CommandResult:
@@ -665,17 +683,16 @@ class LeanServer:
         code = ensure_text(code, "code")
         with self._lock:
             lean_env = self._lean_env(env)
-            reply = self._send({"cmd": "exec", "env": lean_env, "code": code, "keep": keep},
-                               timeout or self.config.request_timeout)
+            reply = self._send(P.Exec(code, env=lean_env, keep=keep), timeout or self.config.request_timeout)
             handle = None
             if keep:
                 handle = next(self._ids)
-                self._envs[handle] = _EnvRecord(code, reply["env"], self._generation)
+                self._envs[handle] = _EnvRecord(code, reply.env, self._generation)
         return CommandResult(
-            messages=tuple(LeanMessage.from_json(m) for m in reply["messages"]),
+            messages=_messages(reply.messages),
             env_id=handle,
-            elab_seconds=reply["elab_ns"] / 1e9,
-            lean_seconds=reply["lean_ns"] / 1e9,
+            elab_seconds=reply.elab_ns / 1e9,
+            lean_seconds=reply.lean_ns / 1e9,
         )
 
     def forget_env(self, handle: int) -> None:
@@ -685,7 +702,7 @@ class LeanServer:
                 del self._parse_cache[key]
             rec = self._envs.pop(handle, None)
             if rec and rec.lean_id and rec.generation == self._generation and self.alive:
-                self._send({"cmd": "forget", "envs": [rec.lean_id]}, 30)
+                self._send(P.Forget((rec.lean_id,)), 30)
 
     def parse(self, text: str | bytes, category: str = "tactic", *, env: int = 0) -> ParseResult:
         """Parse `text` in a syntax category without elaborating it.
@@ -706,100 +723,62 @@ class LeanServer:
 
     def _parse_uncached(self, text: str, category: str, env: int) -> ParseResult:
         with self._lock:
-            reply = self._send({"cmd": "parse", "env": self._lean_env(env), "category": category,
-                                "text": text}, self.config.request_timeout)
-        lean_s = reply.get("lean_ns", 0) / 1e9
-        if not reply["parsed"]:
-            return ParseResult(False, error=reply.get("parse_error", ""), lean_seconds=lean_s)
-        return ParseResult(True, kinds=tuple(reply["kinds"]), atoms=tuple(reply["atoms"]),
-                           idents=tuple(reply["idents"]), lean_seconds=lean_s,
-                           tree=syntax.from_json(reply.get("tree")))
+            reply = self._send(P.Parse(category, text, env=self._lean_env(env)), self.config.request_timeout)
+        lean_s = reply.lean_ns / 1e9
+        if not reply.parsed:
+            return ParseResult(False, error=reply.parse_error, lean_seconds=lean_s)
+        return ParseResult(True, kinds=reply.kinds, atoms=reply.atoms, idents=reply.idents,
+                           lean_seconds=lean_s, tree=syntax.from_json(reply.tree))
 
     def next_command(self, code: str | bytes, pos: int = 0, *, env: int = 0) -> CommandRead:
         """Read (parse, not elaborate) the command at byte offset `pos` of `code` in environment `env`."""
         code = ensure_text(code, "code")
         with self._lock:
-            reply = self._send({"cmd": "next_command", "env": self._lean_env(env), "code": code, "pos": pos},
-                               self.config.request_timeout)
-        if reply["eoi"]:
+            reply = self._send(P.NextCommand(code, pos, env=self._lean_env(env)), self.config.request_timeout)
+        if reply.eoi:
             return CommandRead(eoi=True)
         return CommandRead(
-            eoi=False, text=reply["text"], end=reply["end"],
-            errors=tuple(LeanMessage.from_json(m) for m in reply["errors"]), one=reply["one"],
-            same=reply["same"], tree=syntax.from_json(reply["tree"]), lean_seconds=reply["lean_ns"] / 1e9,
+            eoi=False, text=reply.text, end=reply.end, errors=_messages(reply.errors), one=reply.one,
+            same=reply.same, tree=syntax.from_json(reply.tree), lean_seconds=reply.lean_ns / 1e9,
         )
 
     def known_tokens(self, tokens: Iterable[str], *, env: int = 0) -> tuple[bool, ...]:
         """For each text, whether it is already a token of environment `env`'s parser."""
         toks = [ensure_text(t, "token") for t in tokens]
         with self._lock:
-            reply = self._send({"cmd": "tokens", "env": self._lean_env(env), "tokens": toks},
-                               self.config.request_timeout)
-        return tuple(bool(k) for k in reply["known"])
+            reply = self._send(P.Tokens(tuple(toks), env=self._lean_env(env)), self.config.request_timeout)
+        return reply.known
 
     def audit(self, env: int, *, namespaces: Iterable[str] = ()) -> tuple[AuditFinding, ...]:
         """What the code in stored environment `env` declared that changes core names or notation,
         seen from where a statement is elaborated (plus `namespaces`, e.g. the theorem's prefix)."""
         with self._lock:
-            reply = self._send({"cmd": "audit", "env": self._lean_env(env), "namespaces": list(namespaces)},
-                               self.config.request_timeout)
-        return tuple(AuditFinding(f["name"], f["problem"], tuple(f["what"])) for f in reply["findings"])
+            reply = self._send(P.Audit(self._lean_env(env), tuple(namespaces)), self.config.request_timeout)
+        return tuple(AuditFinding(f.name, f.problem, f.what) for f in reply.findings)
 
     def replay(self, env: int, names: Iterable[str], *, heartbeats: int | None = None,
                timeout: float | None = None) -> ReplayResult:
         """Send every submitted constant the named declarations depend on to the kernel again, on
         top of the environment right after the import (where kernel checking was never off)."""
         with self._lock:
-            reply = self._send({"cmd": "replay", "env": self._lean_env(env), "names": list(names),
-                                "heartbeats": heartbeats or self.config.heartbeats},
-                               timeout or self.config.request_timeout)
-        return ReplayResult(reply["checked"], reply["error"], reply.get("lean_ns", 0) / 1e9)
+            request = P.Replay(self._lean_env(env), tuple(names), heartbeats or self.config.heartbeats)
+            reply = self._send(request, timeout or self.config.request_timeout)
+        return ReplayResult(reply.checked, reply.error, reply.lean_ns / 1e9)
 
     def decl_info(self, env: int, name: str, *, compare_env: int | None = None,
                   compare_name: str = "") -> DeclInfo:
         """Kind, axioms and (optionally) type identity of a declaration in a stored environment."""
         with self._lock:
-            payload: dict[str, Any] = {"cmd": "decl", "env": self._lean_env(env), "name": name}
+            request = P.Decl(name, env=self._lean_env(env))
             if compare_env is not None:
-                payload.update(cmp_env=self._lean_env(compare_env), cmp_name=compare_name or name)
-            reply = self._send(payload, self.config.request_timeout)
-        if not reply["found"]:
+                request = replace(request, cmp_env=self._lean_env(compare_env), cmp_name=compare_name or name)
+            reply = self._send(request, self.config.request_timeout)
+        if not reply.found:
             return DeclInfo(found=False)
-        return DeclInfo(
-            found=True, kind=reply["kind"],
-            axioms=tuple((a["name"], a["module"]) for a in reply["axioms"]),
-            is_unsafe=reply["unsafe"], same_type=reply.get("same_type"),
-        )
+        return DeclInfo(found=True, kind=reply.kind, axioms=tuple((a.name, a.module) for a in reply.axioms),
+                        is_unsafe=reply.unsafe, same_type=reply.same_type)
 
     # ----------------------------------------------------------------- proofs
-
-    def _step_code(self, statement: str, tactics: Iterable[str], heartbeats: int) -> str:
-        body = "\n".join(indent_tactic(t, 2) for t in tactics)
-        body = (body + "\n") if body else ""
-        return (f"set_option maxHeartbeats {heartbeats} in\n{statement} := by\n{body}"
-                f'  prover_goals "{self._goals_tag}"\n')
-
-    def _run_replay(self, rec: _StateRecord, heartbeats: int, timeout: float) -> TacticResult:
-        """The old step: elaborate the statement with the whole path again (kept for the
-        benchmark's comparison; `run_tactic` no longer uses it)."""
-        with self._lock:
-            lean_env = self._lean_env(rec.env)
-            code = self._step_code(rec.statement, rec.tactics, heartbeats)
-            reply = self._send({"cmd": "exec", "env": lean_env, "code": code, "keep": False}, timeout)
-        lean_s = reply["lean_ns"] / 1e9
-        messages = tuple(LeanMessage.from_json(m) for m in reply["messages"])
-        tag = self._goals_tag
-        goals_msg = [m for m in messages if m.text.startswith(tag)]
-        others = tuple(m for m in messages if not m.text.startswith(tag))
-        if error := _step_error(others, lean_s):
-            return error
-        if len(goals_msg) != 1:
-            return LeanError(ErrorKind.ELABORATION, others,
-                             reason="Lean reported no goals for this step", lean_seconds=lean_s)
-        goals = tuple(Goal.from_json(g) for g in json.loads(goals_msg[0].text[len(tag):]))
-        if not goals:
-            return ProofFinished(0, rec.tactics, lean_seconds=lean_s)
-        return ProofState(0, goals, rec.tactics, lean_seconds=lean_s)
 
     def _open_code(self, statement: str, heartbeats: int) -> str:
         return (f"set_option maxHeartbeats {heartbeats} in\n{statement} := by\n"
@@ -809,33 +788,31 @@ class LeanServer:
             int | None, tuple[Goal, ...], LeanError | None, float]:
         """Elaborate the statement in the current process and keep its state there."""
         lean_env = self._lean_env(rec.env)
-        reply = self._send({"cmd": "open_proof", "env": lean_env, "tag": self._goals_tag,
-                            "code": self._open_code(rec.statement, heartbeats)}, timeout)
-        lean_s = reply["lean_ns"] / 1e9
-        messages = tuple(LeanMessage.from_json(m) for m in reply["messages"])
-        lean_id = reply.get("state")
-        if (error := _step_error(messages, lean_s)) or lean_id is None:
-            if lean_id is not None:
-                self._forget_lean([lean_id])
+        code = self._open_code(rec.statement, heartbeats)
+        reply = self._send(P.OpenProof(code, self._goals_tag, env=lean_env), timeout)
+        lean_s = reply.lean_ns / 1e9
+        messages = _messages(reply.messages)
+        if (error := _step_error(messages, lean_s)) or reply.state is None:
+            if reply.state is not None:
+                self._forget_lean([reply.state])
             return None, (), error or LeanError(ErrorKind.ELABORATION, messages, lean_seconds=lean_s,
                                                 reason="Lean reported no goals for this statement"), lean_s
-        return lean_id, tuple(Goal.from_json(g) for g in reply["goals"]), None, lean_s
+        return reply.state, tuple(Goal.from_json(g) for g in reply.goals), None, lean_s
 
     def _step_live(self, lean_id: int, step: _Step, timeout: float) -> tuple[
             int | None, tuple[Goal, ...], LeanError | None, float]:
         """Run one step on a Lean-side state; (new id, goals, error, Lean seconds)."""
-        reply = self._send({"cmd": "step", "state": lean_id, "goal": step.goal, "tactic": step.tactic,
-                            "heartbeats": step.heartbeats}, timeout)
-        lean_s = reply["lean_ns"] / 1e9
-        if "parse_error" in reply:
-            return None, (), LeanError(ErrorKind.PARSE, reason=f"not a tactic: {reply['parse_error']}",
+        reply = self._send(P.Step(lean_id, step.tactic, step.goal, step.heartbeats), timeout)
+        lean_s = reply.lean_ns / 1e9
+        self.stats.tactic_seconds += reply.elab_ns / 1e9
+        if reply.parse_error is not None:
+            return None, (), LeanError(ErrorKind.PARSE, reason=f"not a tactic: {reply.parse_error}",
                                        lean_seconds=lean_s), lean_s
-        messages = tuple(LeanMessage.from_json(m) for m in reply["messages"])
-        new_id = reply.get("state")
-        if (error := _step_error(messages, lean_s)) or new_id is None:
+        messages = _messages(reply.messages)
+        if (error := _step_error(messages, lean_s)) or reply.state is None:
             return None, (), error or LeanError(ErrorKind.ELABORATION, messages, lean_seconds=lean_s,
                                                 reason="the step failed"), lean_s
-        return new_id, tuple(Goal.from_json(g) for g in reply["goals"]), None, lean_s
+        return reply.state, tuple(Goal.from_json(g) for g in reply.goals), None, lean_s
 
     def _lean_state(self, sid: int) -> int:
         """The Lean-side id of client state `sid`, rebuilt by replaying its path after a restart."""
@@ -864,7 +841,7 @@ class LeanServer:
         self._forget_pending.extend(ids)
         if self._forget_pending and (flush or len(self._forget_pending) >= 256) and self.alive:
             batch, self._forget_pending = self._forget_pending, []
-            self._send({"cmd": "forget_states", "states": batch}, 30.0)
+            self._send(P.ForgetStates(tuple(batch)), 30.0)
 
     def _new_state(self, rec: _StateRecord, lean_id: int, goals: tuple[Goal, ...],
                    lean_s: float) -> ProofState | ProofFinished:
@@ -979,7 +956,7 @@ class LeanServer:
         """How many proof states the Lean process holds now (pending releases sent first)."""
         with self._lock:
             self._forget_lean([], flush=True)
-            return int(self._send({"cmd": "forget_states", "states": []}, 30.0)["live"])
+            return self._send(P.ForgetStates(()), 30.0).live
 
     def forget(self, states: Iterable[ProofState | int]) -> None:
         """Release proof states (and their header environments once no state uses them)."""
@@ -998,6 +975,10 @@ class LeanServer:
             in_use = {r.env for r in self._states.values()}
             for env in envs - in_use:
                 self.forget_env(env)
+
+
+def _messages(ms: Iterable[Any]) -> tuple[LeanMessage, ...]:
+    return tuple(LeanMessage.from_json(m) for m in ms)
 
 
 def _step_error(messages: tuple[LeanMessage, ...], lean_s: float) -> LeanError | None:

@@ -1,0 +1,175 @@
+"""The wire protocol: golden request/reply transcripts for every command, against the real Lean.
+
+`tests/golden/protocol.jsonl` holds, per line, a request, the reply the Lean server gave it
+(normalised: the request id, timings and the live-state count are placeholders; an id bound by
+`bind` is written `$name` and later requests use it) and so pins the Lean side. Each successful
+reply must also decode into its `prover.lean.protocol` type and each well-formed request is sent
+as its typed dataclass, which pins the Python side. After a deliberate protocol change, rewrite
+the transcript with `PROVER_UPDATE_GOLDEN=1 pytest tests/test_protocol.py` and review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from prover.lean import LeanServer
+from prover.lean import protocol as P
+from prover.lean.errors import LeanProtocolError
+
+GOLDEN = Path(__file__).parent / "golden" / "protocol.jsonl"
+UPDATE = os.environ.get("PROVER_UPDATE_GOLDEN") == "1"
+
+
+def load_golden() -> list[dict[str, Any]]:
+    return [json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def substitute(v: Any, bound: dict[str, Any]) -> Any:
+    if isinstance(v, str) and v.startswith("$"):
+        return bound[v[1:]]
+    if isinstance(v, list):
+        return [substitute(x, bound) for x in v]
+    if isinstance(v, dict):
+        return {k: substitute(x, bound) for k, x in v.items()}
+    return v
+
+
+def names_used(v: Any) -> list[str]:
+    if isinstance(v, str) and v.startswith("$"):
+        return [v[1:]]
+    if isinstance(v, list | dict):
+        return [n for x in (v.values() if isinstance(v, dict) else v) for n in names_used(x)]
+    return []
+
+
+def normalise(reply: dict[str, Any], bind: str | None, used: dict[str, Any]) -> dict[str, Any]:
+    """Placeholders for what depends on the session: ids, timings, bound ids named in a refusal."""
+    out: dict[str, Any] = {}
+    for k, v in reply.items():
+        if k == "error" and isinstance(v, dict) and isinstance(v.get("desc"), str):
+            desc = v["desc"]
+            for name, value in used.items():
+                desc = re.sub(rf"\b{value}\b", f"${name}", desc, count=1)
+            v = {**v, "desc": desc}
+        if k == "id":
+            v = "<id>"
+        elif k.endswith("_ns"):
+            assert isinstance(v, int) and v >= 0, (k, v)
+            v = "<ns>"
+        elif k == "live":
+            assert isinstance(v, int) and v >= 0
+            v = "<int>"
+        elif bind and k in ("env", "state") and isinstance(v, int):
+            v = f"${bind}"
+        out[k] = v
+    return out
+
+
+def typed_request(req: dict[str, Any]) -> P.Request | None:
+    """The request as its dataclass, or None for a deliberately malformed one."""
+    cls = P.REQUESTS.get(req.get("cmd", ""))
+    if cls is None:
+        return None
+    fields = {k: v for k, v in req.items() if k != "cmd"}
+    try:
+        return P.decode(cls, {**_defaults(cls), **fields})
+    except LeanProtocolError:
+        return None
+
+
+def _defaults(cls: type[P.Request]) -> dict[str, Any]:
+    import dataclasses
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.default is not dataclasses.MISSING:
+            out[f.name] = list(f.default) if isinstance(f.default, tuple) else f.default
+    return out
+
+
+def test_every_command_has_a_golden_transcript() -> None:
+    cmds = {e["request"].get("cmd") for e in load_golden()}
+    assert set(P.REQUESTS) <= cmds
+    # Every refusal category the server can give appears too.
+    refusals = [e["reply"] for e in load_golden() if e["reply"] and not e["reply"]["ok"]]
+    assert {r["error"]["category"] for r in refusals} == {
+        "malformed_request", "unknown_command", "unknown_env", "unknown_state", "unknown_goal"}
+
+
+def concrete(v: Any) -> Any:
+    """A golden reply with its placeholders filled by values of the right type."""
+    if isinstance(v, str) and (v in ("<ns>", "<int>") or v.startswith("$")):
+        return 1
+    if isinstance(v, list):
+        return [concrete(x) for x in v]
+    if isinstance(v, dict):
+        return {k: concrete(x) for k, x in v.items()}
+    return v
+
+
+def test_golden_replies_decode_into_their_types() -> None:
+    for e in load_golden():
+        reply, cmd = concrete(e["reply"]), e["request"].get("cmd")
+        assert reply is not None, f"{e['name']}: transcript not recorded"
+        if reply["ok"]:
+            P.decode_reply(P.REQUESTS[cmd], reply)
+        else:
+            assert isinstance(P.decode_error(reply), P.ErrorRecord)
+
+
+def test_strict_decoding_refuses_drift() -> None:
+    ok = {"checked": 1, "error": None, "lean_ns": 5}
+    assert P.decode(P.ReplayReply, ok) == P.ReplayReply(1, None, 5)
+    with pytest.raises(LeanProtocolError, match="missing"):
+        P.decode(P.ReplayReply, {"checked": 1, "lean_ns": 5})
+    with pytest.raises(LeanProtocolError, match="does not know"):
+        P.decode(P.ReplayReply, {**ok, "extra": 1})
+    with pytest.raises(LeanProtocolError, match="integer"):
+        P.decode(P.ReplayReply, {**ok, "checked": True})
+    with pytest.raises(LeanProtocolError, match="list"):
+        P.decode(P.TokensReply, {"known": True})
+
+
+def test_ready_line_must_list_exactly_this_protocol() -> None:
+    good = {"ready": True, "protocol": P.PROTOCOL_VERSION, "commands": sorted(P.REQUESTS)}
+    P.check_ready(good)
+    with pytest.raises(LeanProtocolError, match="protocol"):
+        P.check_ready({**good, "commands": sorted(P.REQUESTS)[1:]})
+    with pytest.raises(LeanProtocolError, match="protocol"):
+        P.check_ready({**good, "protocol": P.PROTOCOL_VERSION + 1})
+
+
+def test_golden_transcripts_against_the_real_lean(lean_server: LeanServer) -> None:
+    entries = load_golden()
+    bound: dict[str, Any] = {}
+    mismatches = []
+    lean_server.ping()  # started, and its `ready` line matched this protocol (`check_ready`)
+    for e in entries:
+        if e["request"].get("cmd") == "exit":  # would stop the shared server: see test_sandbox
+            continue
+        req = substitute(e["request"], bound)
+        typed = typed_request(req)
+        payload = typed.to_json() if typed is not None else req
+        if typed is not None:  # the dataclass writes what the transcript says, defaults aside
+            assert req.items() <= payload.items(), (e["name"], req, payload)
+        with lean_server._lock:
+            reply = lean_server._exchange(payload, 120)
+        if e.get("bind") and reply.get("ok"):
+            bound[e["bind"]] = reply.get("env", reply.get("state"))
+        if reply.get("ok"):
+            assert typed is not None
+            P.decode_reply(typed, reply)
+        got = normalise(reply, e.get("bind"), {n: bound[n] for n in names_used(e["request"])})
+        if UPDATE:
+            e["reply"] = got
+        elif got != e["reply"]:
+            mismatches.append((e["name"], got, e["reply"]))
+    if UPDATE:  # `exit` keeps its transcript (checked by test_sandbox on its own server)
+        lines = (json.dumps(x, ensure_ascii=False) + "\n" for x in entries)
+        GOLDEN.write_text("".join(lines), encoding="utf-8")
+    assert not mismatches, "\n".join(f"{n}:\n  got  {g}\n  want {w}" for n, g, w in mismatches)

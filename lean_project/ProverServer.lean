@@ -1027,10 +1027,12 @@ meta def elabValue (text : String) (ty : Expr) : Term.TermElabM (Option Expr) :=
   match Parser.runParserCategory (← getEnv) `term text "<value>" with
   | .error _ => return none
   | .ok stx =>
-    let e ← Term.elabTermEnsuringType stx (some ty)
-    Term.synthesizeSyntheticMVarsNoPostponing
-    let e ← instantiateMVars e
-    if e.hasMVar || e.hasFVar || e.hasSyntheticSorry then return none else return some e
+    try
+      let e ← Term.elabTermEnsuringType stx (some ty)
+      Term.synthesizeSyntheticMVarsNoPostponing
+      let e ← instantiateMVars e
+      if e.hasMVar || e.hasFVar || e.hasSyntheticSorry then return none else return some e
+    catch _ => return none
 
 meta partial def substDecls (ds : List (Option LocalDecl)) (asg : List Json) (fvars vals : Array Expr)
     (hyps : List Expr) : Term.TermElabM (Option (Array Expr × Array Expr × List Expr)) := do

@@ -81,7 +81,7 @@ def one_shot(server: LeanServer, verifier: Verifier, snippet: str, k: int) -> Ba
 def run_search(server: LeanServer, verifier: Verifier, snippet: str, cfg: SearchConfig,
                prune: bool = True) -> SearchResult:
     search = BestFirstSearch(server, BuiltinPolicy.for_snippet(snippet), GoalSizeValue(), cfg,
-                             verifier=verifier, prune_hook=NumericPruneHook() if prune else None)
+                             verifier=verifier, prune_hook=NumericPruneHook(lean=server) if prune else None)
     return search.search(snippet)
 
 

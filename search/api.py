@@ -163,13 +163,13 @@ def prove(statement: str, *, server: LeanServer | None = None, policy: Policy | 
     snippet = as_snippet(statement)
     pol = make_policy(policy, snippet, model=model) if isinstance(policy, str) else policy
     val = make_value(value) if isinstance(value, str) or value is None else value
+    own = server is None
+    srv = server or LeanServer(lean_config)
     hook = prune_hook
     if hook is None and numeric_prune:
         from search.prune import NumericPruneHook
 
-        hook = NumericPruneHook()
-    own = server is None
-    srv = server or LeanServer(lean_config)
+        hook = NumericPruneHook(lean=srv)  # the typed path: the states come from `srv`
     try:
         search = BestFirstSearch(srv, pol, val, config, verifier=verifier, prune_hook=hook,
                                  progress=progress)

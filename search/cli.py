@@ -96,7 +96,6 @@ def run(args: argparse.Namespace, *, server: LeanServer | None = None) -> int:
         err.print(f"[red]error:[/] the {args.policy} policy is not available here: {e}")
         return EXIT_ERROR
 
-    hook = None if args.no_numeric_prune else NumericPruneHook()
     show = not args.no_progress and err.is_terminal
     status = err.status("starting Lean…") if show else None
 
@@ -107,6 +106,7 @@ def run(args: argparse.Namespace, *, server: LeanServer | None = None) -> int:
 
     own = server is None
     srv = server if server is not None else LeanServer(LeanConfig(runtime=args.runtime))
+    hook = None if args.no_numeric_prune else NumericPruneHook(lean=srv)  # typed: states come from srv
     try:
         if status is not None:
             status.start()

@@ -330,7 +330,7 @@ class BenchWorker:
                                   max_depth=b.max_depth, value_weight=cfg.value_weight)
         policy = make_policy(cfg.policy, snippet, model=cfg.model, options=dict(cfg.policy_options))
         value = make_value(cfg.value, model=cfg.value_model)
-        hook = NumericPruneHook() if cfg.numeric_prune else None
+        hook = NumericPruneHook(lean=self.server) if cfg.numeric_prune else None
         t0 = time.monotonic()
         try:
             result = BestFirstSearch(self.server, policy, value, search_cfg, verifier=Verifier(self.server),

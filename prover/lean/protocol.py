@@ -143,6 +143,18 @@ class StateReply(Reply):
 
 
 @dataclass(frozen=True)
+class TermsReply(Reply):
+    goals: tuple[Json, ...]  # `prover.lean.exprs` reads them
+    lean_ns: int
+
+
+@dataclass(frozen=True)
+class RefuteReply(Reply):
+    results: tuple[str, ...]  # one `prover.lean.exprs.RefuteStatus` value per assignment tried
+    lean_ns: int
+
+
+@dataclass(frozen=True)
 class ForgetStatesReply(Reply):
     live: int  # proof states the server still holds
 
@@ -160,7 +172,7 @@ class Request:
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
             if v is not None:  # an absent optional field: the server's default applies
-                out[f.name] = list(v) if isinstance(v, tuple) else v
+                out[f.name] = _wire(v)
         return out
 
 
@@ -280,6 +292,29 @@ class Step(Request):
 
 
 @dataclass(frozen=True)
+class Terms(Request):
+    """Each open goal of a stored state as typed expression trees (at most `cap` nodes a goal)."""
+
+    state: int
+    cap: int = 50_000
+    cmd: ClassVar[str] = "terms"
+    reply: ClassVar[type[Reply]] = TermsReply
+
+
+@dataclass(frozen=True)
+class Refute(Request):
+    """Whether goal `goal` is false at each assignment (`(fvar id, value term)` pairs), in order up
+    to the first the kernel confirms."""
+
+    state: int
+    assignments: tuple[tuple[tuple[str, str], ...], ...]
+    goal: int = 0
+    heartbeats: int = 200_000
+    cmd: ClassVar[str] = "refute"
+    reply: ClassVar[type[Reply]] = RefuteReply
+
+
+@dataclass(frozen=True)
 class ForgetStates(Request):
     states: tuple[int, ...]
     cmd: ClassVar[str] = "forget_states"
@@ -288,8 +323,12 @@ class ForgetStates(Request):
 
 REQUESTS: dict[str, type[Request]] = {
     r.cmd: r for r in (Ping, Exit, Rotate, Exec, Parse, NextCommand, Tokens, Decl, Audit, Replay, Forget,
-                       OpenProof, Step, ForgetStates)
+                       OpenProof, Step, Terms, Refute, ForgetStates)
 }
+
+
+def _wire(v: Any) -> Any:
+    return [_wire(x) for x in v] if isinstance(v, tuple) else v
 
 
 def check_ready(ready: dict[str, Any]) -> None:

@@ -57,6 +57,7 @@ from prover.lean.errors import (
     LeanStartupError,
     LeanTimeout,
 )
+from prover.lean.exprs import GoalTerms, RefuteStatus, goal_terms_from_json
 from prover.lean.runtime import Runtime, native_sandbox, resolve_runtime, server_source_dir
 from prover.lean.snippet import ensure_text
 from prover.lean.types import (
@@ -951,6 +952,39 @@ class LeanServer:
             new = replace(rec, tactics=(*rec.tactics, _script_step(tactic, goal, rec.goals)),
                           steps=(*rec.steps, step))
             return self._new_state(new, new_id, goals, lean_s)
+
+    def goal_terms(self, state: ProofState | int, *, cap: int = 50_000,
+                   timeout: float | None = None) -> tuple[GoalTerms, ...]:
+        """The open goals of `state` as Lean's elaborated expressions (hypotheses and target,
+        metavariables instantiated): typed trees, one per goal, in the state's goal order. A goal
+        over `cap` nodes (or nested too deeply to send) comes back `too_large`."""
+        sid = state.id if isinstance(state, ProofState) else state
+        if sid not in self._states:
+            raise InvalidRequest(f"unknown proof state {sid} (forgotten, or from another server)")
+        with self._lock:
+            lean_id = self._lean_state(sid)
+            reply = self._send(P.Terms(lean_id, cap), timeout or self.config.request_timeout)
+        return tuple(goal_terms_from_json(g) for g in reply.goals)
+
+    def refute(self, state: ProofState | int, assignments: Iterable[Iterable[tuple[str, str]]], *,
+               goal: int = 0, heartbeats: int | None = None,
+               timeout: float | None = None) -> tuple[RefuteStatus, ...]:
+        """Ask Lean's kernel whether goal `goal` of `state` is false at each assignment (pairs of a
+        free variable's id, as in `goal_terms`, and a value term elaborated at its type), in
+        order, up to the first one confirmed: one status each. Only `CONFIRMED` means false: the
+        kernel accepted `of_decide_eq_true rfl : ¬ (H₁ → … → T)` for the instantiated goal."""
+        sid = state.id if isinstance(state, ProofState) else state
+        rec = self._states.get(sid)
+        if rec is None:
+            raise InvalidRequest(f"unknown proof state {sid} (forgotten, or from another server)")
+        if not 0 <= goal < rec.goals:
+            raise InvalidRequest(f"state {sid} has no goal {goal} ({rec.goals} open)")
+        asgs = tuple(tuple((fv, value) for fv, value in a) for a in assignments)
+        with self._lock:
+            lean_id = self._lean_state(sid)
+            reply = self._send(P.Refute(lean_id, asgs, goal, heartbeats or self.config.heartbeats),
+                               timeout or self.config.tactic_timeout)
+        return tuple(RefuteStatus(r) for r in reply.results)
 
     def live_states(self) -> int:
         """How many proof states the Lean process holds now (pending releases sent first)."""

@@ -20,11 +20,13 @@ _EXPORTS = {
     "LeanChecker": "confirm", "LeanStatus": "confirm",
     "FilteredCandidate": "hooks", "Witness": "hooks", "filter_candidates": "hooks",
     "find_witnesses": "hooks", "goal_is_dead": "hooks",
+    "TypedCheck": "typed", "TypedConfig": "typed", "check_goal_terms": "typed", "check_state": "typed",
 }
 
 __all__ = [
     "CheckConfig", "CheckResult", "Counterexample", "FilteredCandidate", "LeanChecker", "LeanStatus",
-    "NumericChecker", "Verdict", "Witness", "filter_candidates", "find_witnesses", "goal_is_dead",
+    "NumericChecker", "TypedCheck", "TypedConfig", "Verdict", "Witness", "check_goal_terms", "check_state",
+    "filter_candidates", "find_witnesses", "goal_is_dead",
 ]
 
 if TYPE_CHECKING:
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
         find_witnesses,
         goal_is_dead,
     )
+    from prover.numeric.typed import TypedCheck, TypedConfig, check_goal_terms, check_state
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,104 @@
+"""Cold start of the Lean server, by Lean's worker-thread count, measured side by side.
+
+The embedded Lean spends much of its start outside Lean: emscripten instantiates and links the
+WebAssembly module once per thread in JS (`receiveInstance`, `mergeLibSymbols`, `updateGOT`),
+and workers Lean spawns late each repeat that while Lean's main thread waits (a CPU profile,
+`--profile DIR`, shows it: `node --cpu-prof`, one `.cpuprofile` per thread). So the start is
+measured for `LEAN_NUM_THREADS` unset (Lean's default: one per core) and for 1 and 2, the
+variants interleaved round by round so that a loaded machine affects all alike; each start is
+followed by a few tactics that must still work (`omega`, `decide`, `simp`, `grind`).
+
+Usage: python benchmarks/bench_startup.py [--rounds 2] [--threads default,1,2] [--profile DIR]
+    [--out FILE.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections import defaultdict
+from dataclasses import replace
+from pathlib import Path
+
+from prover.lean import LeanConfig, LeanServer, ProofFinished
+from prover.lean.runtime import resolve_runtime
+
+CHECKS = [("theorem c1 (a b : Nat) (h : a < b) : a + 1 ≤ b", "omega"),
+          ("theorem c2 : 2 ^ 10 % 7 = 2", "decide"),
+          ("theorem c3 (xs : List Nat) : (xs ++ []).length = xs.length", "simp"),
+          ("theorem c4 (a b : Nat) (h : a = b) : b = a", "grind")]
+
+
+def one_start(threads: int | None, profile: Path | None) -> tuple[float, float]:
+    runtime = resolve_runtime("auto")
+    if profile is not None and runtime.kind == "wasm":
+        node, *rest = runtime.command
+        out = profile / f"threads-{threads or 'default'}"
+        out.mkdir(parents=True, exist_ok=True)
+        runtime = replace(runtime, command=(node, "--cpu-prof", f"--cpu-prof-dir={out}", *rest))
+    t0 = time.monotonic()
+    with LeanServer(LeanConfig(lean_num_threads=threads), runtime=runtime) as server:
+        server.start()
+        start = time.monotonic() - t0
+        t1 = time.monotonic()
+        for stmt, tac in CHECKS:
+            st = server.open_proof(stmt)
+            done = server.run_tactic(st, tac)
+            if not isinstance(done, ProofFinished):
+                raise SystemExit(f"{tac} failed with LEAN_NUM_THREADS={threads}: {done}")
+        return start, time.monotonic() - t1
+
+
+def summarise_profiles(profile: Path) -> list[str]:
+    """Top self-time functions per profiled thread."""
+    lines = []
+    for f in sorted(profile.rglob("*.cpuprofile")):
+        prof = json.loads(f.read_text())
+        nodes = {n["id"]: n for n in prof["nodes"]}
+        self_us: dict[str, float] = defaultdict(float)
+        deltas = prof.get("timeDeltas", [])
+        for sample, dt in zip(prof.get("samples", []), deltas, strict=False):
+            fn = nodes[sample]["callFrame"]["functionName"] or "(anonymous)"
+            self_us[fn] += dt
+        total = sum(deltas) / 1e6
+        top = sorted(self_us.items(), key=lambda kv: -kv[1])[:5]
+        lines.append(f"- `{f.parent.name}/{f.name}` ({total:.1f} s): " +
+                     ", ".join(f"`{fn}` {us / 1e6:.1f} s" for fn, us in top))
+    return lines
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--threads", default="default,1,2")
+    ap.add_argument("--profile", type=Path, default=None)
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args()
+    variants = [None if t == "default" else int(t) for t in args.threads.split(",")]
+    starts: dict[int | None, list[float]] = defaultdict(list)
+    checks: dict[int | None, list[float]] = defaultdict(list)
+    for r in range(args.rounds):
+        for v in variants:
+            s, c = one_start(v, args.profile if r == 0 else None)
+            starts[v].append(s)
+            checks[v].append(c)
+            print(f"round {r + 1}: LEAN_NUM_THREADS={v or 'default'}: ready in {s:.1f} s, "
+                  f"checks {c:.1f} s", flush=True)
+    lines = ["| LEAN_NUM_THREADS | cold start, median (s) | each start (s) | 4 tactic checks (s) |",
+             "|---|---|---|---|"]
+    for v in variants:
+        lines.append(f"| {v or 'default (one per core)'} | {statistics.median(starts[v]):.1f} | "
+                     f"{', '.join(f'{x:.1f}' for x in starts[v])} | {statistics.median(checks[v]):.1f} |")
+    if args.profile is not None:
+        lines += ["", "CPU profile of the first round (self time per thread):",
+                  *summarise_profiles(args.profile)]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        args.out.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

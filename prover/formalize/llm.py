@@ -77,7 +77,9 @@ class TransformersLLM:
 
     @property
     def name(self) -> str:
-        return f"transformers:{self.config.gguf_file or self.config.model}"
+        from pathlib import Path
+
+        return f"transformers:{Path(self.config.gguf_file or self.config.model).name}"
 
     @property
     def uses_chat_template(self) -> bool:

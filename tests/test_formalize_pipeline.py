@@ -74,8 +74,9 @@ def test_pipeline_drops_merges_and_ranks(lean_server: LeanServer) -> None:
         assert stages == [Stage.EXTRACT, Stage.NORMALISE, Stage.PARSE, Stage.GUARD, Stage.TYPECHECK,
                           Stage.NUMERIC, Stage.MERGE]
         assert all(v.outcome is Outcome.PASSED for v in x.verdicts)
-    # The pipeline released every environment it made (Lean's side keeps no candidate).
-    json.dumps(result.to_json())
+    # The JSON form (`prover formalize --json`) carries the ranking and every verdict.
+    out = json.loads(json.dumps(result.to_json()))
+    assert out["ranked"] == [0, 8] and out["candidates"][5]["dropped_at"] == "guard"
 
 
 def test_agreement_with_a_reference(lean_server: LeanServer) -> None:

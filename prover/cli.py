@@ -1,7 +1,7 @@
 """The `prover` command: a thin layer over the Python API.
 
 Subcommands: `setup`, `doctor`, `server start|status|stop`, `demo`, `prove`, `verify`, `check`,
-`bench`.
+`bench`, `formalize`, `solve`, `formalize-eval`.
 Commands that need Lean use the warm background server (started on first use, stopped after an
 idle timeout) unless `--no-daemon` is given, so the second command in a row does not pay the
 import again.
@@ -198,6 +198,26 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return bench_cli.run(args)
 
 
+def cmd_formalize(args: argparse.Namespace) -> int:
+    from prover.formalize import cli as formalize_cli
+
+    return _with_server(args, lambda server: formalize_cli.run_formalize(args, server=server))
+
+
+def cmd_solve(args: argparse.Namespace) -> int:
+    from prover.formalize import cli as formalize_cli
+
+    return _with_server(args, lambda server: formalize_cli.run_solve(args, server=server))
+
+
+def cmd_formalize_eval(args: argparse.Namespace) -> int:
+    from prover.formalize import evaluate
+
+    if args.phase in ("generate", "summary"):  # neither needs Lean
+        return evaluate.run_cli(args, server=None)
+    return _with_server(args, lambda server: evaluate.run_cli(args, server=server))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="prover", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -257,6 +277,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="run miniF2F or ProofNet: parallel, resumable, with a summary")
     bench_cli.add_arguments(p)
     p.set_defaults(fn=cmd_bench)
+
+    from prover.formalize import cli as formalize_cli
+
+    p = sub.add_parser("formalize", help="natural language to ranked, checked Lean statements")
+    formalize_cli.add_formalize_arguments(p)
+    _add_lean_options(p)
+    p.set_defaults(fn=cmd_formalize)
+
+    p = sub.add_parser("solve", help="answer a question: sympy, Lean statement, search, verified proof")
+    formalize_cli.add_solve_arguments(p)
+    _add_lean_options(p)
+    p.set_defaults(fn=cmd_solve)
+
+    from prover.formalize import evaluate
+
+    p = sub.add_parser("formalize-eval", help="evaluate the formalizer on a benchmark JSONL")
+    evaluate.add_arguments(p)
+    _add_lean_options(p)
+    p.set_defaults(fn=cmd_formalize_eval)
     return parser
 
 

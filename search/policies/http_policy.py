@@ -238,6 +238,34 @@ class OpenAIPolicy:
             return None
         return Scored(got.tactic, tactic_logprob(choice.tokens, choice.text, got.end))
 
+    def complete_texts(self, prompt: str, n: int) -> list[str]:
+        """Up to `n` raw completions of `prompt` (rendered by the prompt format), for callers that
+        clean the text themselves (the autoformalizer). Servers that ignore `n` are asked again,
+        at most `max_requests` (default 2n + 2) times; transient failures end the call early with
+        what it has, as in `propose`.
+
+        Raises:
+            PolicyError: as `propose`.
+        """
+        if n <= 0:
+            return []
+        prompt = self.format.render(prompt)
+        texts: list[str] = []
+        for _ in range(self.config.max_requests or 2 * n + 2):
+            missing = n - len(texts)
+            if missing <= 0:
+                break
+            try:
+                choices = self._complete(prompt, min(self.config.n or missing, missing))
+            except _Rejected as e:
+                log.warning("server rejected a request: %s", e)
+                continue
+            except _Transient as e:
+                log.warning("server unavailable after %d retries: %s", self.config.retries, e)
+                break
+            texts.extend(c.text for c in choices[:missing])
+        return texts
+
     def check(self) -> list[str]:
         """The model ids the server lists at `/models`; a cheap start-up check of the configuration.
 

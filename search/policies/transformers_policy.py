@@ -207,6 +207,19 @@ class TransformersPolicy:
         ranked = rank_candidates([Scored(t, s) for t, s in zip(distinct, scores, strict=True)], k)
         return [TacticCandidate(t, lp) for t, lp in ranked]
 
+    def sample_texts(self, text: str, n: int) -> list[str]:
+        """`n` raw completions of `text` (through the prompt format and, if configured, the chat
+        template), for callers that clean the text themselves (the autoformalizer)."""
+        if n <= 0:
+            return []
+        import torch
+
+        enc = self._encode([self.prompt(text)])
+        if enc["input_ids"].shape[1] == 0:
+            return []
+        with torch.inference_mode():
+            return self._generate(enc, n)
+
     def _encode(self, prompts: list[str]) -> Any:
         # A chat template already carries the special tokens it needs.
         special = not (self.config.chat_template and not self.is_seq2seq)

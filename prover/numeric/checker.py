@@ -25,6 +25,7 @@ from prover.numeric.problem import (
     raw_goal_text,
     raw_statement,
 )
+from prover.numeric.types import Num
 
 
 class Verdict(str, Enum):
@@ -44,6 +45,8 @@ class CheckConfig:
     seed: int = 0
     solve: bool = True  # solve equality hypotheses with sympy for witnesses
     confirm_with_lean: bool = True
+    smt: bool = True  # after sampling, the SMT solver's models (z3, when installed) as candidates
+    smt_timeout_ms: int = 150
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +170,37 @@ class NumericChecker:
                 tally.satisfying += 1
                 if tally.satisfying >= cfg.max_satisfying:
                     break
+        # Sampling found no counterexample: the SMT solver's models of hyps ∧ ¬conclusion are
+        # further candidates, judged exactly by `_assess` like the sampled ones (on every reading).
+        if cfg.smt:
+            for env in self._smt_candidates(first, deadline):
+                tally.tried += 1
+                outcome = self._assess(problems, evaluators, env)
+                if outcome == "refuted":
+                    return self._refuted(problems, evaluators, env, tally, start)
+                if outcome == "holds":
+                    tally.hyps_true += 1
+                    tally.satisfying += 1
         return self._conclude(tally, len(problems), start)
+
+    def _smt_candidates(self, problem: Problem, deadline: float) -> list[Assignment]:
+        import sympy
+
+        from prover.numeric.smt import SmtConfig, nodes_models
+
+        left_ms = int((deadline - time.perf_counter()) * 1000)
+        if left_ms <= 0:
+            return []
+        cfg = SmtConfig(timeout_ms=min(self.config.smt_timeout_ms, left_ms))
+        out: list[Assignment] = []
+        for m in nodes_models(problem.variables, [h for _, h in problem.hypotheses], problem.conclusion, cfg):
+            env: Assignment = {}
+            for name, ty in problem.variables:
+                v = m.get(name, 0)
+                env[name] = int(v) if ty in (Num.NAT, Num.INT) else sympy.Rational(
+                    v.numerator, v.denominator)
+            out.append(env)
+        return out
 
     def _assess(self, problems: list[Problem], evaluators: list[Evaluator], env: Assignment) -> str:
         outcomes = set()

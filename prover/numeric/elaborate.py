@@ -83,7 +83,13 @@ class Opaque:
     reason: str
 
 
-Scope = dict[str, "Ty | Opaque"]
+@dataclass(frozen=True, slots=True)
+class FinIndex:
+    """The index of `∑ i : Fin n, …`: a `Fin n`, whose arithmetic wraps modulo n. Only its value
+    (`(i : ℕ)`, `(i : ℝ)`, `i.val`, `↑i` under a fixed target) is read; anything else is unsupported."""
+
+
+Scope = dict[str, "Ty | Opaque | FinIndex"]
 
 
 def _tok(t: Tree | Token) -> str:
@@ -199,7 +205,8 @@ class Elaborator:
         lhs, op_tok, rhs = t.children
         op = str(op_tok)
         if op in ("∈", "∉"):
-            coll, elem_ty = self.collection(rhs, scope, None)
+            # a collection whose terms do not fix its element type gets the element's
+            coll, elem_ty = self.collection(rhs, scope, self.infer(lhs, scope))
             elem = self.term(lhs, scope, elem_ty)
             if elem.ty != elem_ty:  # type: ignore[union-attr]
                 raise Unsupported("membership at a different type")
@@ -250,7 +257,8 @@ class Elaborator:
         if ty_tree is not None:
             var_ty = parse_type(ty_tree)
         elif pred in ("∈", "∉"):
-            _, var_ty = self.collection(bound, scope, None)  # type: ignore[arg-type]
+            elem = self._elem_from_body(name, bound, body, scope)  # type: ignore[arg-type]
+            _, var_ty = self.collection(bound, scope, elem)  # type: ignore[arg-type]
         else:
             var_ty = self.binder_type(name, body, scope, bound)
         if not isinstance(var_ty, Num):
@@ -284,6 +292,18 @@ class Elaborator:
     def _usage_type(self, name: str, t: Tree | Token, scope: Scope) -> Num | None:
         if not isinstance(t, Tree):
             return None
+        if t.data == "ascribe" and any(_name(x) == name for x in _leaves(t.children[0])):
+            # `(x : ℝ)`, `(1 / x : ℚ)` with x's type still open: the tree's type (the ascribed one,
+            # or a larger leaf's) is unified with x's (no coercion is inserted for an unknown type)
+            ty = parse_type(t.children[1])
+            if not isinstance(ty, Num):
+                raise Unsupported(f"{name} ascribed a type that is not a number type")
+            for x in _leaves(t.children[0]):
+                if _name(x) != name:
+                    ty = join(ty, self.infer(x, scope))  # type: ignore[assignment]
+            return ty
+        if t.data == "coe" and _name(t.children[0]) == name:
+            raise Unsupported(f"↑{name} before anything fixes the type of {name}")
         if t.data == "apply":
             head, args = _flatten_apply(t)
             fname = _name(head)
@@ -319,9 +339,48 @@ class Elaborator:
 
     # --------------------------------------------------------------------- numbers
     def term(self, t: Tree | Token, scope: Scope, expected: Num | None) -> Node:
-        """A number-valued term; ``expected`` takes part in the maximal-type computation."""
+        """A number-valued term; ``expected`` takes part in the maximal-type computation.
+
+        A term that is not an arithmetic tree is elaborated *with* the expected type, as Lean does:
+        the result type of `∑`, `∏`, `|·|`, `min`, `max` and `if` is unified with it first, so
+        `(∑ k in range 2, 1 / (k + 1) : ℝ)` sums in ℝ. (Leaves inside an arithmetic tree are
+        elaborated without it, then cast: that is `_build`'s path.)
+        """
+        if expected is not None:
+            node = self._with_expected(t, scope, expected)
+            if node is not None:
+                return node
         ty = self._tree_type(list(_leaves(t)), scope, expected, (t,))
         return self._build(t, scope, ty)
+
+    def _with_expected(self, t: Tree | Token, scope: Scope, expected: Num) -> Node | None:
+        if not isinstance(t, Tree):
+            return None
+        d = t.data
+        node: Node | None = None
+        if d == "bigop":
+            node = self._bigop(t, scope, expected, exact=True)
+        elif d == "abs":
+            arg = self.term(t.children[0], scope, expected)
+            if expected == Num.COMPLEX:
+                raise Unsupported("|z| on ℂ")
+            node = Call("abs", (arg,), expected)
+        elif d == "ite":
+            c, a, b = t.children
+            node = Ite(self.prop(c, scope), self.term(a, scope, expected), self.term(b, scope, expected),
+                       expected)
+        elif d == "apply":
+            head, args = _flatten_apply(t)
+            fname = _name(head)
+            if fname in ("Finset.sum", "Finset.prod") and len(args) == 2 and fname not in scope:
+                node = self._bigop_app(fname, args[0], args[1], scope, expected, exact=True)
+            elif fname is not None and fname not in scope and B.resolve(fname) in ("min", "max") \
+                    and len(args) == 2:
+                canon = B.resolve(fname)
+                node = Call(canon, tuple(self.term(a, scope, expected) for a in args), expected)  # type: ignore[arg-type]
+        if node is not None and node.ty != expected:  # type: ignore[union-attr]
+            raise Unsupported("a term whose type differs from its expected type")
+        return node
 
     def _tree_type(self, leaves: list, scope: Scope, expected: Num | None, roots: tuple) -> Num:
         ty = expected
@@ -333,6 +392,12 @@ class Elaborator:
             ty = join(ty, self.infer(leaf, scope))
         if ty is not None and (coe_src is None or ty > coe_src):
             return ty
+        if coe_src is not None and expected is not None and expected >= coe_src:
+            return ty  # the expected type is the coercion's target (`(↑n : ℕ)` is `n`)
+        if coe_src is not None and not self.goal_mode:
+            # `↑n` with nothing of a larger type beside it and no expected type: Lean's target
+            # for it is not read off the text with certainty
+            raise Unsupported("a coercion ↑x whose target nothing fixes")
         if coe_src is not None:
             # ``↑x`` whose target nothing fixes: every larger type is a possible reading
             options = [n for n in (Num.INT, Num.RAT, Num.REAL) if n > coe_src] or [Num.COMPLEX]
@@ -409,7 +474,7 @@ class Elaborator:
             name = str(t.children[0])
             if name in scope:
                 sty = scope[name]
-                if isinstance(sty, Opaque):
+                if isinstance(sty, Opaque | FinIndex):
                     return None
                 return sty if isinstance(sty, Num) else None
             canon = B.resolve(name)
@@ -432,8 +497,8 @@ class Elaborator:
             return join(self.infer(t.children[1], scope), self.infer(t.children[2], scope))
         if d == "bigop":
             _, binder, body = t.children
-            var, var_ty, _ = self._bigop_binder(binder, scope, None)
-            return self.infer(body, {**scope, var: var_ty})
+            var, var_ty, _ = self._bigop_binder(binder, scope, None, body)
+            return self.infer(body, {**scope, var: FinIndex() if binder.data == "bb_all" else var_ty})
         if d in ("apply", "proj"):
             head, args = _flatten_apply(t)
             if isinstance(head, Tree) and head.data == "proj":
@@ -486,6 +551,8 @@ class Elaborator:
                 sty = scope[name]
                 if isinstance(sty, Opaque):
                     raise Unsupported(f"{name}: {sty.reason}")
+                if isinstance(sty, FinIndex):
+                    raise Unsupported(f"{name} is a Fin n (its arithmetic wraps): not modelled")
                 if not isinstance(sty, Num):
                     raise Unsupported(f"{name} is not a number")
                 return Ref(name, sty)
@@ -494,8 +561,14 @@ class Elaborator:
             ty = parse_type(t.children[1])
             if not isinstance(ty, Num):
                 raise Unsupported("ascription to a non-number type")
+            fin = self._fin_value(t.children[0], scope, ty)
+            if fin is not None:
+                return fin
             return self.term(t.children[0], scope, ty)
         if d == "coe":
+            fin = self._fin_value(t.children[0], scope, hint)
+            if fin is not None:
+                return fin
             inner = self.term(t.children[0], scope, None)
             src = inner.ty  # type: ignore[union-attr]
             if hint > src:
@@ -524,8 +597,14 @@ class Elaborator:
         if d == "factorial":
             return Call("Nat.factorial", (self.term(t.children[0], scope, Num.NAT),), Num.NAT)
         if d == "ite":
+            # An operand `if`: elaborated without the expected type, so its first branch fixes the
+            # type (the second must fit it), then it is cast like any leaf.
             c, a, b = t.children
-            ty = join(self.infer(a, scope), self.infer(b, scope)) or hint
+            ta, tb = self.infer(a, scope), self.infer(b, scope)
+            if ta is not None and tb is not None and tb > ta:
+                raise Unsupported("an if whose second branch has a larger type than its first")
+            # (explicit None tests: ℕ is `Num.NAT == 0`, which `or` would skip)
+            ty = ta if ta is not None else tb if tb is not None else hint
             return Ite(self.prop(c, scope), self.term(a, scope, ty), self.term(b, scope, ty), ty)
         if d == "bigop":
             return self._bigop(t, scope, hint)
@@ -569,7 +648,21 @@ class Elaborator:
             raise Unsupported(f"unknown function {fname}")
         return self._call(canon, args, scope, hint)
 
+    def _fin_value(self, t: Tree | Token, scope: Scope, target: Num | None) -> Node | None:
+        """`(i : T)` / `↑i` for a `Fin n` index `i`: its value (`Fin.val`) cast to `T`, the only
+        coercion out of `Fin n`; None when `t` is not such an index."""
+        name = _name(t)
+        if name is None or not isinstance(scope.get(name), FinIndex):
+            return None
+        if target is None:
+            raise Unsupported(f"↑{name} with a target nothing fixes")
+        ref = Ref(name, Num.NAT)
+        return ref if target == Num.NAT else Coe(ref, Num.NAT, target)
+
     def _dot_call(self, obj: Tree | Token, fld: str, args: list, scope: Scope, hint: Num | None) -> Node:
+        oname = _name(obj)
+        if fld == "val" and not args and oname is not None and isinstance(scope.get(oname), FinIndex):
+            return Ref(oname, Num.NAT)
         if fld in ("card",):
             return self._container_call("Finset.card", [obj, *args], scope, hint)
         if fld in ("sum", "length", "prod"):
@@ -595,7 +688,9 @@ class Elaborator:
             elif kind == "f":
                 field_ty = join(field_ty, self.infer(a, scope))
         if poly is None:
-            poly = hint if hint is not None and sig.ret == "a" else None
+            # the expected result type fixes a polymorphic argument; for an interval, the element
+            # type the caller knows (e.g. fixed by a big operator's summand)
+            poly = hint if hint is not None and sig.ret in ("a", "finset", "set") else None
             if poly is None:
                 poly = self._default_type()
         if field_ty is None:
@@ -721,13 +816,16 @@ class Elaborator:
                     return node, node.ty.elem  # type: ignore[union-attr]
         raise Unsupported(f"collection {_render(t)[:40]}")
 
-    def _bigop_binder(self, binder: Tree, scope: Scope, hint: Num | None) -> tuple[str, Num, Node]:
+    def _bigop_binder(self, binder: Tree, scope: Scope, hint: Num | None,
+                      body: Tree | Token | None = None) -> tuple[str, Num, Node]:
         if binder.data == "bb_in":
             toks = [c for c in binder.children if not (isinstance(c, Token) and c.type == "MEMBER")]
             var = str(toks[0])
             ann = parse_type(toks[1]) if len(toks) == 3 else None
             if ann is not None and not isinstance(ann, Num):
                 raise Unsupported("big operator over a non-number type")
+            if ann is None and body is not None:
+                ann = self._elem_from_body(var, toks[-1], body, scope)
             coll, ety = self.collection(toks[-1], scope, ann)  # type: ignore[arg-type]
             return var, ety, coll
         if binder.data == "bb_lt":
@@ -737,26 +835,43 @@ class Elaborator:
         if binder.data == "bb_all" and len(binder.children) == 2:
             ty = binder.children[1]
             if isinstance(ty, Tree) and ty.data == "apply" and _name(ty.children[0]) == "Fin":
+                # the index is a `Fin n` (read through `FinIndex`): the sum runs over its values
                 n = self.term(ty.children[1], scope, Num.NAT)
                 return str(binder.children[0]), Num.NAT, Call("Finset.range", (n,), FinsetTy(Num.NAT))
         raise Unsupported("big operator over a whole type")
 
-    def _bigop(self, t: Tree, scope: Scope, hint: Num | None) -> Node:
+    def _elem_from_body(self, var: str, coll: Tree | Token, body: Tree | Token, scope: Scope) -> Num | None:
+        """The element type of a collection whose own terms do not fix it (`Finset.Icc 1 n` with
+        numerals only): Lean elaborates the collection first with its numerals postponed, then
+        the body, whose use of the variable may fix it; else the numerals default to ℕ."""
+        try:
+            if isinstance(coll, Tree) and any(self.infer(x, scope) is not None for x in _arith_leaves(coll)):
+                return None  # the collection's own terms fix it
+        except Unsupported:
+            return None
+        return self._usage_type(var, body, {**scope, var: Opaque("being inferred")})
+
+    def _bigop(self, t: Tree, scope: Scope, hint: Num | None, exact: bool = False) -> Node:
         kind, binder, body = t.children
-        var, var_ty, coll = self._bigop_binder(binder, scope, hint)
-        inner: Scope = {**scope, var: var_ty}
-        body_node = self._poly_arg(body, inner, hint)
+        var, var_ty, coll = self._bigop_binder(binder, scope, hint, body)
+        fin = binder.data == "bb_all"
+        inner: Scope = {**scope, var: FinIndex() if fin else var_ty}
+        body_node = self.term(body, inner, hint) if exact else self._poly_arg(body, inner, hint)
         return BigOp("sum" if str(kind) == "∑" else "prod", var, var_ty, coll, body_node, body_node.ty)  # type: ignore[arg-type, union-attr]
 
     def _bigop_app(
-        self, fname: str, coll_t: Tree | Token, f_t: Tree | Token, scope: Scope, hint: Num | None
+        self, fname: str, coll_t: Tree | Token, f_t: Tree | Token, scope: Scope, hint: Num | None,
+        exact: bool = False,
     ) -> Node:
-        coll, ety = self.collection(coll_t, scope, None)
         if not (isinstance(f_t, Tree) and f_t.data == "lam"):
             raise Unsupported(f"{fname} of a non-lambda")
         _, binders, _, body = f_t.children
+        names = [str(c) for c in binders.children if isinstance(c, Token)]
+        elem = self._elem_from_body(names[0], coll_t, body, scope) if len(names) == 1 else None
+        coll, ety = self.collection(coll_t, scope, elem)
         ((var, _),) = self._lam_params(binders, [ety])
-        body_node = self._poly_arg(body, {**scope, var: ety}, hint)
+        inner: Scope = {**scope, var: ety}
+        body_node = self.term(body, inner, hint) if exact else self._poly_arg(body, inner, hint)
         return BigOp("sum" if fname == "Finset.sum" else "prod", var, ety, coll, body_node, body_node.ty)  # type: ignore[arg-type, union-attr]
 
     def _integral(self, t: Tree, scope: Scope) -> Node:
@@ -774,6 +889,17 @@ class Elaborator:
             self.term(hi, scope, Num.REAL),
             self.term(body, inner, Num.REAL),
         )
+
+
+def _arith_leaves(t: Tree | Token) -> Iterator[Tree | Token]:
+    """The leaves of every argument of a collection term (`Finset.Icc a b` → leaves of a and b)."""
+    if isinstance(t, Tree) and t.data == "apply":
+        _, args = _flatten_apply(t)
+        for a in args:
+            yield from _leaves(a)
+    elif isinstance(t, Tree) and t.data == "set_lit":
+        for c in t.children:
+            yield from _leaves(c)
 
 
 def _flatten_apply(t: Tree) -> tuple[Tree | Token, list]:

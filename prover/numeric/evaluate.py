@@ -636,6 +636,8 @@ _NUM_FUNCS: dict[str, Callable[[Evaluator, Call, list[Value]], Value]] = {
     "Int.ediv": _int2(L.int_ediv),
     "Int.fdiv": _int2(L.int_fdiv),
     "Int.tdiv": _int2(L.int_tdiv),
+    "Int.tmod": _int2(L.int_tmod),
+    "Int.fmod": _int2(L.int_fmod),
     "Int.floor": _floor("floor"),
     "Int.ceil": _floor("ceil"),
     "Nat.floor": _floor("natfloor"),

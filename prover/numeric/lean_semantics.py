@@ -55,6 +55,16 @@ def int_fdiv(a: int, b: int) -> int:
     return 0 if b == 0 else a // b
 
 
+def int_tmod(a: int, b: int) -> int:
+    """``Int.tmod``: the remainder of ``tdiv`` (the sign of ``a``), ``a % 0 = a``."""
+    return a - b * int_tdiv(a, b)
+
+
+def int_fmod(a: int, b: int) -> int:
+    """``Int.fmod``: the remainder of ``fdiv`` (the sign of ``b``), ``a % 0 = a``."""
+    return a if b == 0 else a % b
+
+
 def nat_pred(a: int) -> int:
     """``Nat.pred``: ``pred 0 = 0``."""
     return a - 1 if a > 0 else 0

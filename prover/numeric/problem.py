@@ -256,6 +256,7 @@ def _build(raw: RawGoal, el: Elaborator) -> Problem:
                 functions[fname] = pf
                 continue
         hyps.append((name, el.prop(t, scope)))
+    _reject_cycles(functions)
     concl = raw.conclusion
     k = 0
     # intro: ∀ binders and → antecedents of the conclusion become variables and hypotheses
@@ -272,7 +273,7 @@ def _build(raw: RawGoal, el: Elaborator) -> Problem:
         for bname, ty_tree, pred, bound in binders:
             ty = parse_type(ty_tree) if ty_tree is not None else None
             if pred in ("∈", "∉"):
-                _, ty = el.collection(bound, scope, None)
+                _, ty = el.collection(bound, scope, el._elem_from_body(bname, bound, body, scope))
             if ty is None:
                 ty = el.binder_type(bname, body, scope, bound)
             if not isinstance(ty, Num):
@@ -378,3 +379,41 @@ def _mentions(t: Tree | Token, name: str) -> bool:
     if t.data == "var" and str(t.children[0]) == name:
         return True
     return any(_mentions(c, name) for c in t.children)
+
+
+def _calls(x: object) -> set[str]:
+    """Names of the function variables a node applies (`UserApp`), anywhere inside it."""
+    from prover.numeric.nodes import UserApp
+
+    out: set[str] = set()
+    stack = [x]
+    while stack:
+        y = stack.pop()
+        if isinstance(y, UserApp):
+            out.add(y.name)
+        if isinstance(y, tuple):
+            stack.extend(y)
+        elif hasattr(y, "__dataclass_fields__"):
+            stack.extend(getattr(y, f) for f in y.__dataclass_fields__)  # type: ignore[attr-defined]
+    return out
+
+
+def _reject_cycles(functions: dict[str, PartialFunction]) -> None:
+    """Hypotheses `∀ x, f x = … g …` and `∀ x, g x = … f …` define nothing: together they may
+    well be contradictory (then the statement is vacuously true), and reading them as definitions
+    would evaluate one against the other. Only an acyclic set of definitions is trusted."""
+    deps = {f: _calls((pf.lam.body, pf.guard)) & set(functions) for f, pf in functions.items()}
+    state: dict[str, int] = {}
+
+    def visit(f: str) -> None:
+        if state.get(f) == 2:
+            return
+        if state.get(f) == 1:
+            raise Unsupported("functions defined in terms of each other")
+        state[f] = 1
+        for g in deps[f]:
+            visit(g)
+        state[f] = 2
+
+    for f in deps:
+        visit(f)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Protocol
@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from prover.lean.exprs import App, Const, Expr, Forall, GoalTerms, HypTerm, RefuteStatus, Sort
 from prover.numeric.checker import Verdict
 from prover.numeric.errors import Undetermined, Unsupported
+from prover.numeric.smt import SmtConfig, terms_models
 from prover.numeric.terms import Evaluator, Kind, Ty, UnknownConstant, domain
 
 # Asks Lean about assignments (lists of (fvar id, value term)); one status each, up to the first
@@ -42,6 +43,11 @@ class TypedConfig:
     # Assignments handed to Lean when the goal uses constants the evaluator does not model.
     lean_samples: int = 4
     heartbeats: int = 20_000  # Lean's limit (thousands) for one `refute` request
+    # The SMT solver (z3, optional) after sampling found no counterexample: its models of
+    # hyps ∧ ¬target are candidates, evaluated exactly and confirmed by Lean like any other.
+    smt: bool = True
+    smt_timeout_ms: int = 150
+    smt_models: int = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +57,7 @@ class TypedCheck:
     assignment: tuple[tuple[str, str], ...] = ()  # (user name, value) of a counterexample
     lean: RefuteStatus | None = None  # Lean's answer on the counterexample, when asked
     by_lean: bool = False  # Lean evaluated the goal (constants the evaluator does not model)
+    by_smt: bool = False  # the counterexample came from the SMT solver's model (then re-checked)
     tried: int = 0
     satisfying: int = 0
     elapsed_s: float = 0.0
@@ -155,11 +162,25 @@ def check_goal_terms(goal: GoalTerms, refuter: Refuter | None = None,
     def lean_terms(env: dict[str, Any]) -> list[tuple[str, str]]:
         return [(k, render_value(names[k][1], x)) for k, x in env.items()]
 
-    for env in _assignments(vars_, cfg):
-        if time.perf_counter() > deadline or satisfying >= cfg.max_satisfying:
-            break
+    def candidates() -> Iterator[tuple[dict[str, Any], bool]]:
+        # Sampling first; then, when it found no counterexample, the solver's models of
+        # hyps ∧ ¬target (each evaluated exactly below, like any sampled assignment).
+        for env in _assignments(vars_, cfg):
+            yield env, False
+        if cfg.smt and time.perf_counter() < deadline:
+            left_ms = int((deadline - time.perf_counter()) * 1000)
+            smt_cfg = SmtConfig(timeout_ms=min(cfg.smt_timeout_ms, left_ms), max_models=cfg.smt_models)
+            for m in terms_models(types, lets, [h.type for h in props], goal.target, smt_cfg):
+                env = {k: (Fraction(v) if types[k].kind is Kind.RAT else int(v)) for k, v in m.items()}
+                full = {v.hyp.fvar: env.get(v.hyp.fvar, domain(v.ty).values[0]) for v in vars_}
+                yield full, True
+
+    for env, from_smt in candidates():
+        if not from_smt and (time.perf_counter() > deadline or satisfying >= cfg.max_satisfying):
+            continue  # sampling is over; the solver's models still get their turn
         tried += 1
-        ev = Evaluator(env, types, lets, deadline)
+        # A model gets its own short budget: the sampling may have spent the shared one.
+        ev = Evaluator(env, types, lets, deadline if not from_smt else time.perf_counter() + 0.1)
         status = "true"
         try:
             for h in props:
@@ -187,14 +208,16 @@ def check_goal_terms(goal: GoalTerms, refuter: Refuter | None = None,
         elif status == "holds":
             satisfying += 1
         elif status == "refuted":
+            how = " (a model from the SMT solver, re-checked exactly)" if from_smt else ""
             if refuter is None:
-                return done(Verdict.REFUTED, f"target false at {_where(shown(env))} with all hypotheses true",
-                            assignment=shown(env), tried=tried, satisfying=satisfying)
+                return done(Verdict.REFUTED, f"target false at {_where(shown(env))} with all hypotheses "
+                            f"true{how}", assignment=shown(env), tried=tried, satisfying=satisfying,
+                            by_smt=from_smt)
             lean = refuter([lean_terms(env)])[-1]
             if lean in _STANDS:
                 return done(Verdict.REFUTED, f"target false at {_where(shown(env))} with all hypotheses true "
-                            f"(Lean: {lean.value})", assignment=shown(env), lean=lean, tried=tried,
-                            satisfying=satisfying)
+                            f"(Lean: {lean.value}){how}", assignment=shown(env), lean=lean, tried=tried,
+                            satisfying=satisfying, by_smt=from_smt)
             # Lean did not confirm an exact counterexample: the evaluator is wrong here, or the
             # kernel could not finish. Either way nothing is refuted.
             return done(Verdict.UNSUPPORTED, f"counterexample {_where(shown(env))} not confirmed by Lean "

@@ -82,7 +82,7 @@ def memory_rows(server: LeanServer, n: int) -> list[tuple[str, float, int]]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--depths", default="1,10,20,40")
-    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--states", type=int, default=1000)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
@@ -94,22 +94,32 @@ def main() -> None:
         st = server.open_proof(STATEMENT)
         if not isinstance(st, ProofState):
             raise SystemExit(f"could not open the statement: {st}")
-        path: list[str] = []
         for _ in range(3):  # warm-up: first elaborations load caches
             timed_step(server, st, omega_step(1))
+        # States at every depth stay in Lean's memory, so the measurements can be interleaved round
+        # by round: a machine whose load drifts then affects every depth alike.
+        at: dict[int, tuple[ProofState, list[str]]] = {}
+        path: list[str] = []
+        for k in range(1, max(depths) + 1):
+            nxt = server.run_tactic(st, omega_step(k))
+            if not isinstance(nxt, ProofState):
+                raise SystemExit(f"step {k} failed: {nxt}")
+            st, path = nxt, [*path, omega_step(k)]
+            if k in depths:
+                at[k] = (st, path)
+        om: dict[int, list[tuple[float, float, float]]] = {d: [] for d in depths}
+        tm: dict[int, list[tuple[float, float, float]]] = {d: [] for d in depths}
+        rp: dict[int, list[tuple[float, float]]] = {d: [] for d in depths}
+        for _ in range(args.reps):
+            for d in depths:
+                state, p = at[d]
+                om[d].append(timed_step(server, state, omega_step(d + 1)))
+                tm[d].append(timed_step(server, state, term_step(d + 1)))
+                rp[d].append(replay_step(server, p, omega_step(d + 1)))
         for d in depths:
-            while len(path) < d:
-                nxt = server.run_tactic(st, omega_step(len(path) + 1))
-                if not isinstance(nxt, ProofState):
-                    raise SystemExit(f"step {len(path) + 1} failed: {nxt}")
-                server.forget([st])
-                st, path = nxt, [*path, omega_step(len(path) + 1)]
-            om = [timed_step(server, st, omega_step(d + 1)) for _ in range(args.reps)]
-            tm = [timed_step(server, st, term_step(d + 1)) for _ in range(args.reps)]
-            rp = [replay_step(server, path, omega_step(d + 1)) for _ in range(args.reps)]
-            row = (d, *(statistics.median(x[i] for x in om) * ms for i in range(3)),
-                   *(statistics.median(x[i] for x in tm) * ms for i in range(3)),
-                   *(statistics.median(x[i] for x in rp) * ms for i in range(2)))
+            row = (d, *(statistics.median(x[i] for x in om[d]) * ms for i in range(3)),
+                   *(statistics.median(x[i] for x in tm[d]) * ms for i in range(3)),
+                   *(statistics.median(x[i] for x in rp[d]) * ms for i in range(2)))
             rows.append(row)
             print("depth {}: omega wall {:.1f} Lean {:.1f} own {:.1f} | term wall {:.1f} Lean {:.1f} "
                   "own {:.1f} | replay wall {:.1f} Lean {:.1f} (ms)".format(*row), flush=True)
@@ -120,7 +130,8 @@ def main() -> None:
         "",
         f"`{STATEMENT}`; after d steps `have hK : a + K ≥ K := by omega`, one more step: the same "
         "`omega` step, or the term-mode `have hK : a + K ≥ K := Nat.le_add_left K a` (whose own cost "
-        f"does not depend on the context). Median of {args.reps}; all in one run on one embedded-Lean "
+        f"does not depend on the context). Median of {args.reps}, the depths interleaved round by round, "
+        "all in one run on one embedded-Lean "
         f"server (cold start of that server: {start_s:.1f} s). Wall: the client's clock for "
         "`run_tactic` (guard parse from cache + step request); Lean: Lean's time for the request "
         "(tactic + rendering the new goals); own: the tactic's elaboration alone. Replay: `check` of "

@@ -35,6 +35,18 @@ open Lean Elab
 namespace ProverServer
 
 
+/-- A hypothesis as rendered for the client, kept with the state so the next step renders only
+what changed: valid while the hypothesis (id, name, type, value) and the names of the variables
+its type and value mention are unchanged (see `reusable`). -/
+meta structure Rendered where
+  fvar : FVarId
+  name : Name
+  type : Expr
+  value : Option Expr
+  deps : List (FVarId × Name)
+  typeStr : String
+  valueStr : Option String
+
 /-- A proof state kept in memory: the whole elaboration context and state captured inside a
 tactic block (`prover_capture`, or after a `step`), so that a step runs one tactic on it. `tag`
 is the client's secret, so a snapshot made by elaborated code is not taken for ours. -/
@@ -48,6 +60,7 @@ meta structure Snap where
   termSt : Term.State
   tacCtx : Tactic.Context
   goals : List MVarId
+  rendered : List Rendered := []
 
 /-- A `Dynamic` holding a snapshot, built as `Dynamic.mk` builds one (a type name and the value):
 `Dynamic.mk` and `Dynamic.get?` are implemented by private helpers, which the embedded build
@@ -906,42 +919,138 @@ meta def ppIn (ctx : MessageDataContext) (e : Expr) : IO String :=
 meta def userNameStr (n : Name) : String :=
   if n.hasMacroScopes then n.eraseMacroScopes.toString ++ "✝" else n.toString
 
-meta partial def hypsJson (ctx : MessageDataContext) (ds : List (Option LocalDecl)) (acc : Array Json) :
-    IO (Array Json) := do
-  match ds with
-  | [] => return acc
-  | none :: rest => hypsJson ctx rest acc
-  | some d :: rest =>
-    if d.isImplementationDetail then hypsJson ctx rest acc else
-    let ty ← ppIn ctx d.type
-    let val ← match d.value? with
-      | some v => pure (Json.str (← ppIn ctx v))
-      | none => pure Json.null
-    hypsJson ctx rest (acc.push (Json.mkObj [("name", Json.str (userNameStr d.userName)),
-      ("type", Json.str ty), ("value", val)]))
-
 /-- The local declarations in order (`PersistentArray.get!`, `toArray` and `foldl` reach private
 helpers on the embedded build; `LocalContext.getAt?` does not). -/
 meta partial def declList (l : LocalContext) (i : Nat) (acc : List (Option LocalDecl)) :
     List (Option LocalDecl) :=
   if i = 0 then acc else declList l (i - 1) (l.getAt? (i - 1) :: acc)
 
-meta def goalJson (env : Environment) (mctx : MetavarContext) (opts : Options) (g : MVarId) : IO Json := do
+/-! Rendering goals. Pretty-printing is most of a step's cost in a deep proof (about 2 ms a
+hypothesis here), so each hypothesis rendered is kept with the new state (`Rendered`) and the next
+step reuses it when nothing it depends on changed; the goal's `pp` is then laid out from those
+pieces as `ppGoal` lays it out. Where that layout could differ from Lean's (a repeated name, which
+Lean renders as `x✝`; a `let`; a long or multi-line piece) the goal is rendered by Lean whole. -/
+
+meta partial def fvarsOf (e : Expr) (acc : List FVarId) : List FVarId :=
+  if !e.hasFVar then acc else
+  match e with
+  | .fvar f => f :: acc
+  | .app f a => fvarsOf a (fvarsOf f acc)
+  | .lam _ t b _ => fvarsOf b (fvarsOf t acc)
+  | .forallE _ t b _ => fvarsOf b (fvarsOf t acc)
+  | .letE _ t v b _ => fvarsOf b (fvarsOf v (fvarsOf t acc))
+  | .mdata _ b => fvarsOf b acc
+  | .proj _ _ b => fvarsOf b acc
+  | _ => acc
+
+meta partial def depsOf (lctx : LocalContext) (fs : List FVarId) (acc : List (FVarId × Name)) :
+    List (FVarId × Name) :=
+  match fs with
+  | [] => acc
+  | f :: rest => depsOf lctx rest (match lctx.find? f with | some d => (f, d.userName) :: acc | none => acc)
+
+meta partial def depsOk (lctx : LocalContext) (deps : List (FVarId × Name)) : Bool :=
+  match deps with
+  | [] => true
+  | (f, n) :: rest => (match lctx.find? f with | some d => d.userName == n | none => false) && depsOk lctx rest
+
+meta def optExprEq : Option Expr → Option Expr → Bool
+  | none, none => true
+  | some a, some b => a == b
+  | _, _ => false
+
+meta partial def reusable (cache : List Rendered) (lctx : LocalContext) (d : LocalDecl) (ty : Expr)
+    (val : Option Expr) : Option Rendered :=
+  match cache with
+  | [] => none
+  | r :: rest =>
+    if r.fvar == d.fvarId && r.name == d.userName && r.type == ty && optExprEq r.value val
+        && depsOk lctx r.deps then some r
+    else reusable rest lctx d ty val
+
+/-- The goal's hypotheses rendered (reusing `cache`), in context order. -/
+meta partial def renderHyps (ctx : MessageDataContext) (cache : List Rendered) (ds : List (Option LocalDecl))
+    (acc : Array Rendered) : IO (Array Rendered) := do
+  match ds with
+  | [] => return acc
+  | none :: rest => renderHyps ctx cache rest acc
+  | some d :: rest =>
+    if d.isImplementationDetail then renderHyps ctx cache rest acc else
+    let ty := (instantiateMVarsCore ctx.mctx d.type).1
+    let val := match d.value? with
+      | some v => some (instantiateMVarsCore ctx.mctx v).1
+      | none => none
+    match reusable cache ctx.lctx d ty val with
+    | some r => renderHyps ctx cache rest (acc.push r)
+    | none =>
+      let typeStr ← ppIn ctx ty
+      let valueStr ← match val with
+        | some v => pure (some (← ppIn ctx v))
+        | none => pure none
+      let fs := fvarsOf ty (match val with | some v => fvarsOf v [] | none => [])
+      let r : Rendered := { fvar := d.fvarId, name := d.userName, type := ty, value := val,
+                            deps := depsOf ctx.lctx fs [], typeStr, valueStr }
+      renderHyps ctx cache rest (acc.push r)
+
+meta partial def hypsJsonOf (rs : List Rendered) (acc : Array Json) : Array Json :=
+  match rs with
+  | [] => acc
+  | r :: rest =>
+    hypsJsonOf rest (acc.push (Json.mkObj [("name", Json.str (userNameStr r.name)), ("type", Json.str r.typeStr),
+      ("value", match r.valueStr with | some v => Json.str v | none => Json.null)]))
+
+meta partial def nameIn (n : Name) (rs : List Rendered) : Bool :=
+  match rs with
+  | [] => false
+  | r :: rest => r.name == n || nameIn n rest
+
+/-- Whether `ppGoal`'s layout can be reproduced from the pieces: no repeated name, no `let`, every
+piece one short line (`ppGoal` groups and wraps with `Format`; short lines never wrap). -/
+meta partial def simpleLayout (rs : List Rendered) : Bool :=
+  match rs with
+  | [] => true
+  | r :: rest => r.valueStr.isNone && !nameIn r.name rest && r.typeStr.length ≤ 80
+      && !r.typeStr.contains '\n' && simpleLayout rest
+
+/-- `ppGoal`'s layout: consecutive hypotheses of the same type share a line (`x y : Nat`). -/
+meta partial def layoutHyps (rs : List Rendered) (names : String) (prev : Option Rendered) (acc : String) :
+    String :=
+  match rs, prev with
+  | [], none => acc
+  | [], some p => acc ++ names ++ " : " ++ p.typeStr ++ "\n"
+  | r :: rest, none => layoutHyps rest (userNameStr r.name) (some r) acc
+  | r :: rest, some p =>
+    if r.type == p.type then layoutHyps rest (names ++ " " ++ userNameStr r.name) (some p) acc
+    else layoutHyps rest (userNameStr r.name) (some r) (acc ++ names ++ " : " ++ p.typeStr ++ "\n")
+
+meta def goalJson (env : Environment) (mctx : MetavarContext) (opts : Options) (cache : List Rendered)
+    (g : MVarId) : IO (Json × Array Rendered) := do
   match mctx.findDecl? g with
-  | none => return Json.null
+  | none => return (Json.null, #[])
   | some decl =>
     let ctx : MessageDataContext := { env, mctx, lctx := decl.lctx, opts }
-    let hyps ← hypsJson ctx (declList decl.lctx decl.lctx.decls.size []) #[]
+    let rs ← renderHyps ctx cache (declList decl.lctx decl.lctx.decls.size []) #[]
     let target ← ppIn ctx (instantiateMVarsCore mctx decl.type).1
-    let pp ← (MessageData.withContext ctx (MessageData.ofGoal g)).toString
-    return Json.mkObj [("tag", Json.str (userNameStr decl.userName)), ("hyps", Json.arr hyps),
-      ("target", Json.str target), ("pp", Json.str pp)]
+    let pp ← if simpleLayout rs.toList && target.length ≤ 100 && !target.contains '\n' then
+        let caseLine := if decl.userName.isAnonymous then "" else "case " ++ decl.userName.eraseMacroScopes.toString ++ "\n"
+        pure (caseLine ++ layoutHyps rs.toList "" none "" ++ "⊢ " ++ target)
+      else (MessageData.withContext ctx (MessageData.ofGoal g)).toString
+    return (Json.mkObj [("tag", Json.str (userNameStr decl.userName)), ("hyps", Json.arr (hypsJsonOf rs.toList #[])),
+      ("target", Json.str target), ("pp", Json.str pp)], rs)
 
-meta partial def goalsJson (env : Environment) (mctx : MetavarContext) (opts : Options) (gs : List MVarId)
-    (acc : Array Json) : IO (Array Json) := do
+meta partial def pushAll (xs : List Rendered) (acc : List Rendered) : List Rendered :=
+  match xs with
+  | [] => acc
+  | x :: rest => pushAll rest (x :: acc)
+
+/-- The goals rendered, and every hypothesis rendering made or reused (the new state's cache). -/
+meta partial def goalsJson (env : Environment) (mctx : MetavarContext) (opts : Options) (cache : List Rendered)
+    (gs : List MVarId) (acc : Array Json) (made : List Rendered) : IO (Array Json × List Rendered) := do
   match gs with
-  | [] => return acc
-  | g :: rest => goalsJson env mctx opts rest (acc.push (← goalJson env mctx opts g))
+  | [] => return (acc, made)
+  | g :: rest =>
+    let (j, rs) ← goalJson env mctx opts cache g
+    goalsJson env mctx opts cache rest (acc.push j) (pushAll rs.toList made)
 
 /-! In-memory proof states. `open_proof` elaborates the statement with the tactic block
 `prover_capture "<tag>"`, which captures the elaboration context and state and throws them out
@@ -993,8 +1102,11 @@ meta def storeSnap (s : Server) (sn : Snap) : IO Nat := do
   s.states.set (sts.push (some sn))
   return sts.size
 
-meta def snapGoalsJson (sn : Snap) : IO (Array Json) :=
-  goalsJson sn.coreSt.env sn.metaSt.mctx sn.coreCtx.options sn.goals #[]
+/-- The snapshot's goals rendered with the renderings of `cache` reused; the snapshot to store
+carries the renderings it has now. -/
+meta def snapGoalsJson (sn : Snap) (cache : List Rendered) : IO (Array Json × Snap) := do
+  let (goals, made) ← goalsJson sn.coreSt.env sn.metaSt.mctx sn.coreCtx.options cache sn.goals #[] []
+  return (goals, { sn with rendered := made })
 
 /-- `open_proof`: elaborate `code` (a theorem ending in `prover_capture "<tag>"`) on stored
 environment `env` and keep the captured state. -/
@@ -1036,7 +1148,7 @@ meta def handleOpenProof (s : Server) (r : OpenProofReq) : IO (Except ErrorRecor
       return .ok { state := none, goals := #[], messages, parseError := none, elabNs := t1 - t0,
                    leanNs := t2 - t0 }
     | some sn =>
-      let goals ← snapGoalsJson sn
+      let (goals, sn) ← snapGoalsJson sn []
       let sid ← storeSnap s sn
       let t2 ← IO.monoNanosNow
       return .ok { state := some sid, goals, messages, parseError := none, elabNs := t1 - t0,
@@ -1126,7 +1238,7 @@ meta def handleStep (s : Server) (r : StepReq) : IO (Except ErrorRecord StateRep
                    elabNs := t1 - t0, leanNs := t2 - t0 }
     | .ok (sn2, cst) =>
       let msgs ← messagesJson cst.messages.toList #[]
-      let goals ← snapGoalsJson sn2
+      let (goals, sn2) ← snapGoalsJson sn2 sn.rendered
       -- A logged error (a tactic that recovered, e.g. `exact` with an unknown name, admits the
       -- goal) fails the step: the state is not kept.
       let sid ← if cst.messages.hasErrors then pure none else

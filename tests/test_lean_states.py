@@ -118,3 +118,33 @@ def test_state_from_a_no_op_or_failing_tactic(lean_server: LeanServer, tactic: s
     r = lean_server.run_tactic(st, tactic)
     assert isinstance(r, ProofState)
     lean_server.forget([st, r])
+
+
+# Each path ends in a state whose rendering is compared with Lean's own (`trace_state`): the goal
+# text is laid out from per-hypothesis renderings kept across steps, and must not drift from it.
+RENDER_PATHS = [
+    ("theorem r1 (a b c : Nat) (p q : Prop) (hp : p) (h : a < b) : a + c < b + c ∧ p",
+     ["constructor", "omega"]),
+    ("theorem r2 : ∀ n : Nat, n > 0 → n ≥ 1", ["intro", "intro", "rename_i m h"]),
+    ("theorem r3 (n : Nat) : n + 0 = n", ["induction n with\n  | zero => rfl\n  | succ k ih => ?_"]),
+    ("theorem r4 (x : Nat) (h : x = 2) : ∀ x : Nat, x = x", ["intro x"]),  # `x` twice: Lean's `x✝`
+    ("theorem r5 (a : Nat) : a = a", ["have hb : a + 1 = a + 1 := rfl", "have hc : a = a := rfl",
+                                      "clear hb"]),
+    ("theorem r6 (n : Nat) (h : n = 1) : n + 1 = 2", ["subst h"]),
+]
+
+
+@pytest.mark.parametrize(("statement", "path"), RENDER_PATHS)
+def test_goal_rendering_matches_lean_at_every_step(lean_server: LeanServer, statement: str,
+                                                    path: list[str]) -> None:
+    st = lean_server.open_proof(statement)
+    assert isinstance(st, ProofState)
+    done: list[str] = []
+    for tactic in path:
+        nxt = lean_server.run_tactic(st, tactic)
+        assert isinstance(nxt, ProofState), (tactic, nxt)
+        st, done = nxt, [*done, tactic]
+        script = "\n".join("  " + line for t in done for line in t.split("\n"))
+        res = lean_server.check(f"{statement} := by\n{script}\n  trace_state\n  sorry")
+        traced = [m.text for m in res.infos]
+        assert traced == [st.pretty], (done, traced, st.pretty)

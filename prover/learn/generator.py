@@ -116,15 +116,16 @@ def _linear(rng: random.Random, d: int, truth: bool) -> _Parts:
             hyps.append(f"{name} + {names[i - 1]} = {_lit(vals[i] + vals[i - 1])}")
     coefs = [rng.randint(1, 1 + d) for _ in names]
     c0 = rng.randint(0, 3 * d)
-    lhs = " + ".join(f"{c} * {n}" for c, n in zip(coefs, names)) + (f" + {c0}" if c0 else "")
-    value = sum(c * v for c, v in zip(coefs, vals)) + c0
+    lhs = " + ".join(f"{c} * {n}" for c, n in zip(coefs, names, strict=False)) + (f" + {c0}" if c0 else "")
+    value = sum(c * v for c, v in zip(coefs, vals, strict=False)) + c0
     if ty == "Nat" and any(v < 0 for v in vals):  # cannot happen for Nat draws; keep the invariant
         raise AssertionError("negative Nat value")
     rhs = value if truth else value + rng.choice((-2, -1, 1, 2, d + 1))
     if ty == "Nat" and rhs < 0:
         rhs = value + 1
     hnames = [f"h{i}" for i in range(len(hyps))]
-    binders = f"({' '.join(names)} : {ty}) " + " ".join(f"({h} : {t})" for h, t in zip(hnames, hyps))
+    typed = " ".join(f"({h} : {t})" for h, t in zip(hnames, hyps, strict=True))
+    binders = f"({' '.join(names)} : {ty}) {typed}"
     forall = f"∀ ({' '.join(names)} : {ty}), " + "".join(f"{t} → " for t in hyps)
     return _Parts(binders, forall, f"{lhs} = {_lit(rhs)}", "omega", [_lit(v) for v in vals], len(hyps))
 
@@ -232,6 +233,20 @@ def _list(rng: random.Random, d: int, truth: bool, fname: str) -> _Parts:
                   cex, 0, header)
 
 
+_SIMPLE: dict[str, Callable[[random.Random, int, bool], _Parts]] = {
+    "linear": _linear, "modular": _modular, "divisibility": _divisibility, "bounded": _bounded,
+    "exists": _exists,
+}
+
+
+def _make(family: str, rng: random.Random, d: int, truth: bool, fname: str) -> _Parts:
+    if family == "recursive":
+        return _recursive(rng, d, truth, fname)
+    if family == "list":
+        return _list(rng, d, truth, fname)
+    return _SIMPLE[family](rng, d, truth)
+
+
 def generate(config: GenConfig | None = None) -> list[GenProblem]:
     """`config.n` problems, families in round-robin order, difficulty and truth drawn by the seed."""
     cfg = config or GenConfig()
@@ -243,16 +258,7 @@ def generate(config: GenConfig | None = None) -> list[GenProblem]:
         truth = rng.random() >= cfg.false_fraction
         pid = f"{cfg.prefix}_{i}_{family}"
         fname = f"f{cfg.prefix}{i}"
-        makers: dict[str, Callable[[], _Parts]] = {
-            "linear": lambda: _linear(rng, d, truth),
-            "modular": lambda: _modular(rng, d, truth),
-            "divisibility": lambda: _divisibility(rng, d, truth),
-            "bounded": lambda: _bounded(rng, d, truth),
-            "exists": lambda: _exists(rng, d, truth),
-            "recursive": lambda: _recursive(rng, d, truth, fname),
-            "list": lambda: _list(rng, d, truth, fname),
-        }
-        p = makers[family]()
+        p = _make(family, rng, d, truth, fname)
         colon = f" {p.binders} :" if p.binders else " :"
         statement = f"theorem {pid}{colon} {p.concl}"
         negation, refutation = "", ""
@@ -290,4 +296,5 @@ def describe(problems: list[GenProblem]) -> dict[str, Any]:
     for p in problems:
         fam[p.family] = fam.get(p.family, 0) + 1
     return {"n": len(problems), "true": sum(p.truth for p in problems), "by_family": fam,
-            "mean_difficulty": (sum(p.difficulty for p in problems) / len(problems)) if problems else math.nan}
+            "mean_difficulty": (sum(p.difficulty for p in problems) / len(problems)
+                                if problems else math.nan)}

@@ -80,6 +80,7 @@ def test_generated_labels_are_confirmed_by_lean_and_the_numeric_checker(lean_ser
     assert {p.truth for p in problems} == {True, False}
     verifier = Verifier(lean_server)
     checker = NumericChecker()
+    refuted = 0
     for p in problems:
         if p.truth:
             v = verifier.verify(p.snippet, p.proof)
@@ -90,7 +91,12 @@ def test_generated_labels_are_confirmed_by_lean_and_the_numeric_checker(lean_ser
             assert python_truth(p) == p.truth
         if not p.header:  # the checker has no user definitions; arithmetic families only
             verdict = checker.check_statement(p.statement + " := by sorry").verdict
-            assert (verdict is Verdict.REFUTED) == (not p.truth), (p.id, verdict)
+            # It can only refute (a false ∃ is beyond it: "unsupported"), never refute a true one.
+            assert verdict is not Verdict.REFUTED or not p.truth, p.id
+            if not p.truth and p.family != "exists":
+                assert verdict is Verdict.REFUTED, (p.id, verdict)
+                refuted += 1
+    assert refuted >= 3
 
 
 # ----------------------------------------------------------------------------- training

@@ -1,7 +1,7 @@
 """The `prover` command: a thin layer over the Python API.
 
 Subcommands: `setup`, `doctor`, `server start|status|stop`, `demo`, `prove`, `verify`, `check`,
-`bench`, `formalize`, `solve`, `formalize-eval`.
+`bench`, `formalize`, `solve`, `formalize-eval`, `train`, `iterate`, `generate`.
 Commands that need Lean use the warm background server (started on first use, stopped after an
 idle timeout) unless `--no-daemon` is given, so the second command in a row does not pay the
 import again.
@@ -218,6 +218,24 @@ def cmd_formalize_eval(args: argparse.Namespace) -> int:
     return _with_server(args, lambda server: evaluate.run_cli(args, server=server))
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from prover.learn import cli as learn_cli
+
+    return learn_cli.run_train(args)
+
+
+def cmd_iterate(args: argparse.Namespace) -> int:
+    from prover.learn import cli as learn_cli
+
+    return learn_cli.run_iterate(args)  # starts its own Lean: a long run owns its server
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from prover.learn import cli as learn_cli
+
+    return learn_cli.run_generate(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="prover", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -296,6 +314,18 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_arguments(p)
     _add_lean_options(p)
     p.set_defaults(fn=cmd_formalize_eval)
+
+    from prover.learn import cli as learn_cli
+
+    p = sub.add_parser("train", help="train the tactic ranker / value network on search traces")
+    learn_cli.add_train_arguments(p)
+    p.set_defaults(fn=cmd_train)
+    p = sub.add_parser("iterate", help="expert iteration: search, traces, training, evaluation per round")
+    learn_cli.add_iterate_arguments(p)
+    p.set_defaults(fn=cmd_iterate)
+    p = sub.add_parser("generate", help="synthetic core-Lean problems with known truth (JSONL)")
+    learn_cli.add_generate_arguments(p)
+    p.set_defaults(fn=cmd_generate)
     return parser
 
 

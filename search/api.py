@@ -19,8 +19,8 @@ from search.best_first import BestFirstSearch, ProgressCallback, ProofVerifier, 
 from search.interfaces import Policy, ValueModel
 from search.result import SearchResult
 
-POLICIES = ("builtin", "transformers", "http")
-VALUES = ("goal-size", "none", "transformers")
+POLICIES = ("builtin", "transformers", "http", "learned")
+VALUES = ("goal-size", "none", "transformers", "learned")
 _IMPORT = re.compile(r"(?m)^[ \t]*import[ \t]+(Lean|Init|Std)(\.[\w.]+)?[ \t]*$")
 
 
@@ -108,6 +108,14 @@ def make_policy(name: str, snippet: str = "", *, model: str | None = None,
 
         opts.pop("device", None)  # a remote server has no local device
         return OpenAIPolicy(model=model, **opts)  # type: ignore[no-any-return]
+    if name == "learned":
+        if not model:
+            raise ValueError("the learned policy needs a checkpoint directory (`prover train policy`)")
+        from prover.learn.models import LearnedPolicy, load_model
+        from search.policies.builtin import BuiltinPolicy
+
+        base = BuiltinPolicy.for_snippet(snippet) if snippet else BuiltinPolicy()
+        return LearnedPolicy(base, load_model(model, "policy"))
     raise ValueError(f"unknown policy {name!r}; choose one of {', '.join(POLICIES)}")
 
 
@@ -130,6 +138,12 @@ def make_value(name: str | None, *, model: str | None = None,
         from search.values.transformers_value import TransformersValue
 
         return TransformersValue(model, **dict(options or {}))  # type: ignore[no-any-return]
+    if name == "learned":
+        if not model:
+            raise ValueError("the learned value needs a checkpoint directory (`prover train value`)")
+        from prover.learn.models import LearnedValue, load_model
+
+        return LearnedValue(load_model(model, "value"))
     raise ValueError(f"unknown value model {name!r}; choose one of {', '.join(VALUES)}")
 
 

@@ -1,0 +1,1 @@
+"""Learning from search: synthetic problems, trace-trained policy and value networks, expert iteration."""

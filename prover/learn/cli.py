@@ -1,0 +1,115 @@
+"""`prover train policy|value`, `prover iterate` and `prover generate`: thin over `prover.learn`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from prover.learn.config import IterateConfig, SearchBudget, TrainConfig
+from prover.learn.generator import FAMILIES, GenConfig, generate
+
+
+def _train_options(p: argparse.ArgumentParser) -> None:
+    d = TrainConfig()
+    p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--dim", type=int, default=d.dim)
+    p.add_argument("--max-steps", type=int, default=None, help="stop after this many optimiser steps")
+    p.add_argument("--seed", type=int, default=d.seed)
+
+
+def _train_config(args: argparse.Namespace) -> TrainConfig:
+    return TrainConfig(epochs=args.epochs, lr=args.lr, dim=args.dim, max_steps=args.max_steps, seed=args.seed)
+
+
+def add_train_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("what", choices=("policy", "value", "both"))
+    p.add_argument("traces", nargs="+", type=Path, help="trace JSONL files (search.traces)")
+    p.add_argument("--out", type=Path, required=True, help="checkpoint directory (save_pretrained layout)")
+    _train_options(p)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from prover.learn.iterate import train_round
+    from prover.learn.train import choose_value_weight, train_policy, train_value
+    from search.traces import read_traces
+
+    cfg = _train_config(args)
+    try:
+        if args.what == "both":
+            metrics = train_round(args.traces, args.out, cfg)
+        else:
+            records = read_traces(args.traces)
+            if args.what == "policy":
+                model, metrics = train_policy(records, cfg)
+            else:
+                from prover.learn.models import LearnedValue
+
+                model, metrics = train_value(records, cfg)
+                w, table = choose_value_weight(records, LearnedValue(model).score, cfg)
+                model.config.value_weight = w
+                metrics = {**metrics, "value_weight": w, "value_weight_replay": table}
+            model.save_pretrained(args.out)
+    except (OSError, ValueError) as e:
+        print(f"prover train: {e}", file=sys.stderr)
+        return 2
+    (args.out / "train_metrics.json").write_text(json.dumps(metrics, indent=2, default=str))
+    print(json.dumps(metrics, indent=2, default=str))
+    return 0
+
+
+def add_iterate_arguments(p: argparse.ArgumentParser) -> None:
+    d, b = IterateConfig(), SearchBudget()
+    p.add_argument("--out", type=Path, required=True, help="run directory")
+    p.add_argument("--rounds", type=int, default=d.rounds)
+    p.add_argument("--train-generated", type=int, default=d.train_generated)
+    p.add_argument("--heldout-generated", type=int, default=d.heldout_generated)
+    p.add_argument("--max-difficulty", type=int, default=d.max_difficulty)
+    p.add_argument("--data", type=Path, default=None, help="miniF2F JSONL or directory (default: none)")
+    p.add_argument("--train-split", default=d.train_minif2f_split, help="miniF2F split trained on")
+    p.add_argument("--eval-split", default=d.eval_minif2f_split,
+                   help="miniF2F split evaluated on ('none' to skip)")
+    p.add_argument("--minif2f-limit", type=int, default=None)
+    p.add_argument("--max-expansions", type=int, default=b.max_expansions)
+    p.add_argument("--wall-time", type=float, default=b.wall_time)
+    p.add_argument("--tactic-timeout", type=float, default=b.tactic_timeout)
+    p.add_argument("-k", type=int, default=b.k)
+    p.add_argument("--no-progress", action="store_true")
+    _train_options(p)
+
+
+def run_iterate(args: argparse.Namespace) -> int:
+    from prover.learn.iterate import iterate
+
+    cfg = IterateConfig(
+        out_dir=args.out, rounds=args.rounds, seed=args.seed, train_generated=args.train_generated,
+        heldout_generated=args.heldout_generated, max_difficulty=args.max_difficulty,
+        minif2f_data=args.data, train_minif2f_split=None if args.train_split == "none" else args.train_split,
+        eval_minif2f_split=None if args.eval_split == "none" else args.eval_split,
+        minif2f_limit=args.minif2f_limit,
+        budget=SearchBudget(max_expansions=args.max_expansions, wall_time=args.wall_time,
+                            tactic_timeout=args.tactic_timeout, k=args.k),
+        train=replace(_train_config(args), replay_budget=args.max_expansions), progress=not args.no_progress)
+    iterate(cfg)
+    print((args.out / "table.md").read_text())
+    return 0
+
+
+def add_generate_arguments(p: argparse.ArgumentParser) -> None:
+    d = GenConfig()
+    p.add_argument("-n", type=int, default=d.n)
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--families", default=",".join(FAMILIES))
+    p.add_argument("--max-difficulty", type=int, default=d.max_difficulty)
+    p.add_argument("--false-fraction", type=float, default=d.false_fraction)
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    cfg = GenConfig(n=args.n, seed=args.seed, families=tuple(args.families.split(",")),
+                    max_difficulty=args.max_difficulty, false_fraction=args.false_fraction)
+    for p in generate(cfg):
+        print(json.dumps(p.to_json(), ensure_ascii=False))
+    return 0

@@ -1,0 +1,52 @@
+"""Configuration of the learning runs (no torch here: the CLI's parser reads the defaults)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimiser settings for both networks. Every field has a usable default."""
+
+    epochs: int = 30
+    lr: float = 0.02
+    weight_decay: float = 1e-5
+    dim: int = 64
+    buckets: int = 1 << 15
+    pool: int = 32
+    error_weight: float = 0.3
+    max_steps: int | None = None  # stop after this many optimiser steps (tiny test runs)
+    seed: int = 0
+    value_weights: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
+    replay_budget: int = 30  # expansions in the replayed searches
+
+
+@dataclass(frozen=True)
+class SearchBudget:
+    max_expansions: int = 30
+    wall_time: float = 10.0
+    tactic_timeout: float = 5.0
+    k: int = 8
+    max_depth: int = 10
+
+
+@dataclass(frozen=True)
+class IterateConfig:
+    """One expert-iteration run. Every field has a usable default (but `minif2f_data`)."""
+
+    out_dir: Path = Path("learn-runs/run")
+    rounds: int = 2
+    seed: int = 0
+    train_generated: int = 40
+    heldout_generated: int = 40
+    max_difficulty: int = 4
+    minif2f_data: Path | None = None  # the miniF2F JSONL (or its directory); None: no miniF2F
+    train_minif2f_split: str | None = "valid"
+    eval_minif2f_split: str | None = "test"
+    minif2f_limit: int | None = None  # at most this many core statements per split
+    budget: SearchBudget = field(default_factory=SearchBudget)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    numeric_prune: bool = True
+    progress: bool = True

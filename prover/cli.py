@@ -10,6 +10,7 @@ import again.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 import time
@@ -236,6 +237,32 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return learn_cli.run_generate(args)
 
 
+# Subcommands whose arguments their own module defines: (name, help, module, the module's function
+# that adds the arguments, handler, whether the Lean-server options apply).
+_DELEGATED: tuple[tuple[str, str, str, str, Callable[[argparse.Namespace], int], bool], ...] = (
+    ("prove", "best-first proof search; exit 0 only for a verified proof", "search.cli", "add_arguments",
+     cmd_prove, True),
+    ("verify", "re-check a proof from scratch (types, kernel, axioms)", "prover.verify.cli", "add_arguments",
+     cmd_verify, True),
+    ("check", "numeric sanity check of a statement on concrete values", "prover.numeric.cli",
+     "add_arguments", cmd_check, True),
+    ("bench", "run miniF2F or ProofNet: parallel, resumable, with a summary", "prover.bench.cli",
+     "add_arguments", cmd_bench, False),
+    ("formalize", "natural language to ranked, checked Lean statements", "prover.formalize.cli",
+     "add_formalize_arguments", cmd_formalize, True),
+    ("solve", "answer a question: sympy, Lean statement, search, verified proof", "prover.formalize.cli",
+     "add_solve_arguments", cmd_solve, True),
+    ("formalize-eval", "evaluate the formalizer on a benchmark JSONL", "prover.formalize.evaluate",
+     "add_arguments", cmd_formalize_eval, True),
+    ("train", "train the tactic ranker / value network on search traces", "prover.learn.cli",
+     "add_train_arguments", cmd_train, False),
+    ("iterate", "expert iteration: search, traces, training, evaluation per round", "prover.learn.cli",
+     "add_iterate_arguments", cmd_iterate, False),
+    ("generate", "synthetic core-Lean problems with known truth (JSONL)", "prover.learn.cli",
+     "add_generate_arguments", cmd_generate, False),
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="prover", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -269,63 +296,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_lean_options(p)
     p.set_defaults(fn=cmd_demo)
 
-    from search import cli as search_cli
-
-    p = sub.add_parser("prove", help="best-first proof search; exit 0 only for a verified proof")
-    search_cli.add_arguments(p)
-    _add_lean_options(p)
-    p.set_defaults(fn=cmd_prove)
-
-    from prover.verify import cli as verify_cli
-
-    p = sub.add_parser("verify", help="re-check a proof from scratch (types, kernel, axioms)")
-    verify_cli.add_arguments(p)
-    _add_lean_options(p)
-    p.set_defaults(fn=cmd_verify)
-
-    from prover.numeric import cli as numeric_cli
-
-    p = sub.add_parser("check", help="numeric sanity check of a statement on concrete values")
-    numeric_cli.add_arguments(p)
-    _add_lean_options(p)
-    p.set_defaults(fn=cmd_check)
-
-    from prover.bench import cli as bench_cli
-
-    p = sub.add_parser("bench", help="run miniF2F or ProofNet: parallel, resumable, with a summary")
-    bench_cli.add_arguments(p)
-    p.set_defaults(fn=cmd_bench)
-
-    from prover.formalize import cli as formalize_cli
-
-    p = sub.add_parser("formalize", help="natural language to ranked, checked Lean statements")
-    formalize_cli.add_formalize_arguments(p)
-    _add_lean_options(p)
-    p.set_defaults(fn=cmd_formalize)
-
-    p = sub.add_parser("solve", help="answer a question: sympy, Lean statement, search, verified proof")
-    formalize_cli.add_solve_arguments(p)
-    _add_lean_options(p)
-    p.set_defaults(fn=cmd_solve)
-
-    from prover.formalize import evaluate
-
-    p = sub.add_parser("formalize-eval", help="evaluate the formalizer on a benchmark JSONL")
-    evaluate.add_arguments(p)
-    _add_lean_options(p)
-    p.set_defaults(fn=cmd_formalize_eval)
-
-    from prover.learn import cli as learn_cli
-
-    p = sub.add_parser("train", help="train the tactic ranker / value network on search traces")
-    learn_cli.add_train_arguments(p)
-    p.set_defaults(fn=cmd_train)
-    p = sub.add_parser("iterate", help="expert iteration: search, traces, training, evaluation per round")
-    learn_cli.add_iterate_arguments(p)
-    p.set_defaults(fn=cmd_iterate)
-    p = sub.add_parser("generate", help="synthetic core-Lean problems with known truth (JSONL)")
-    learn_cli.add_generate_arguments(p)
-    p.set_defaults(fn=cmd_generate)
+    for name, help_, module, adder, fn, lean_options in _DELEGATED:
+        p = sub.add_parser(name, help=help_)
+        getattr(importlib.import_module(module), adder)(p)
+        if lean_options:
+            _add_lean_options(p)
+        p.set_defaults(fn=fn)
     return parser
 
 

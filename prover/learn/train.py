@@ -24,15 +24,17 @@ import random
 import re
 import zlib
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
 from prover.learn.config import TrainConfig
 from prover.learn.models import FeatureNet, new_model
 from search.traces import StateRecord
+
+_T = TypeVar("_T")
 
 PRODUCTIVE = ("finished",)
 ACCEPTED = ("new", "merged", "finished")
@@ -114,6 +116,23 @@ def policy_rank_metrics(model: FeatureNet | None, examples: Sequence[PolicyExamp
     return {"mrr": rr / n if n else math.nan, "top1": top1 / n if n else math.nan, "examples": n}
 
 
+def _batches(items: list[_T], size: int, cfg: TrainConfig,
+             progress: Callable[[int, int], None] | None) -> Iterator[list[_T]]:
+    """Shuffled batches, epoch after epoch (seeded by `cfg.seed`), up to `cfg.max_steps` batches."""
+    rng, steps = random.Random(cfg.seed), 0
+    for epoch in range(cfg.epochs):
+        rng.shuffle(items)
+        for i in range(0, len(items), size):
+            yield items[i:i + size]
+            steps += 1
+            if cfg.max_steps is not None and steps >= cfg.max_steps:
+                break
+        if progress is not None:
+            progress(epoch + 1, cfg.epochs)
+        if cfg.max_steps is not None and steps >= cfg.max_steps:
+            return
+
+
 def train_policy(records: Sequence[StateRecord], cfg: TrainConfig | None = None,
                  progress: Callable[[int, int], None] | None = None) -> tuple[FeatureNet, dict[str, Any]]:
     """A ranker trained on `records`; metrics on the held-out (calib + test) problems."""
@@ -126,24 +145,15 @@ def train_policy(records: Sequence[StateRecord], cfg: TrainConfig | None = None,
     if held_is_train:
         train = held
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    rng = random.Random(cfg.seed)
     steps = 0
     model.train()
-    for epoch in range(cfg.epochs):
-        rng.shuffle(train)
-        for ex in train:
-            opt.zero_grad()
-            loss = _policy_loss(model, ex, cfg.error_weight)
-            if loss.requires_grad:
-                loss.backward()
-                opt.step()
-            steps += 1
-            if cfg.max_steps is not None and steps >= cfg.max_steps:
-                break
-        if progress is not None:
-            progress(epoch + 1, cfg.epochs)
-        if cfg.max_steps is not None and steps >= cfg.max_steps:
-            break
+    for (ex,) in _batches(train, 1, cfg, progress):
+        opt.zero_grad()
+        loss = _policy_loss(model, ex, cfg.error_weight)
+        if loss.requires_grad:
+            loss.backward()
+            opt.step()
+        steps += 1
     model.eval()
     metrics = {"steps": steps, "train_examples": len(train), "held_examples": len(held),
                "held_is_train": held_is_train,
@@ -211,26 +221,16 @@ def train_value(records: Sequence[StateRecord], cfg: TrainConfig | None = None,
     # Balance the classes in the loss (few states lie on proofs); calibration undoes the tilt.
     pos_weight = torch.tensor((len(train) - pos) / max(pos, 1))
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    rng = random.Random(cfg.seed)
-    steps, batch = 0, 64
+    steps = 0
     model.train()
-    for epoch in range(cfg.epochs):
-        rng.shuffle(train)
-        for i in range(0, len(train), batch):
-            chunk = train[i:i + batch]
-            opt.zero_grad()
-            logits = model.value_logits([r.state for r in chunk])
-            y = torch.tensor([float(r.proved) for r in chunk])
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, y, pos_weight=pos_weight)
-            loss.backward()
-            opt.step()
-            steps += 1
-            if cfg.max_steps is not None and steps >= cfg.max_steps:
-                break
-        if progress is not None:
-            progress(epoch + 1, cfg.epochs)
-        if cfg.max_steps is not None and steps >= cfg.max_steps:
-            break
+    for chunk in _batches(train, 64, cfg, progress):
+        opt.zero_grad()
+        logits = model.value_logits([r.state for r in chunk])
+        y = torch.tensor([float(r.proved) for r in chunk])
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, y, pos_weight=pos_weight)
+        loss.backward()
+        opt.step()
+        steps += 1
     model.eval()
     with torch.inference_mode():
         calib = parts["calib"] or train

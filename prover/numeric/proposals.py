@@ -383,7 +383,8 @@ def _fresh(base: str, taken: set[str]) -> str:
     return name
 
 
-def _factor_bounds(g: _Goal, facts: list[Any], a: Expr, solver: _Solver) -> tuple[Any, int | None, int | None]:
+def _factor_bounds(g: _Goal, facts: list[Any], a: Expr,
+                   solver: _Solver) -> tuple[Any, int | None, int | None]:
     t = _Translator(g, True).term(a)
     return t, solver.linear_bound(facts, t, upper=False), solver.linear_bound(facts, t, upper=True)
 
@@ -461,7 +462,8 @@ def _bounds_and_splits(g: _Goal, t_full: Any, solver: _Solver, taken: set[str]) 
             name = _fresh(f"h{v.name}", set(taken))
             if cert is None:
                 # The full view implies it but no product certificate was found: worth one try.
-                out.append(Proposal(f"have {name} : {stmt} := by omega", 1.0, "bound", "implied, uncertified"))
+                out.append(Proposal(f"have {name} : {stmt} := by omega", 1.0, "bound",
+                                    "implied, uncertified"))
                 continue
             haves = "; ".join(f"have : {c_}" for c_ in cert)
             proof = f"(Classical.byContradiction fun hc => by {haves}; omega)"
@@ -512,9 +514,10 @@ def _case_split(v: _Var, lo: int, hi: int, taken: set[str], logit: float) -> lis
     cases = " ∨ ".join(f"{v.name} = {_lit(c)}" for c in range(lo, hi + 1))
     pats = " | ".join([h] * (hi - lo + 1))
     base = f"rcases (by omega : {cases}) with {pats}"
-    return [Proposal(f"{base} <;> subst {h} <;> omega", logit, "case_split", f"{v.name} ∈ [{lo}, {hi}]"),
-            Proposal(f"{base} <;> subst {h} <;> simp_all", logit - 1.0, "case_split", f"{v.name} ∈ [{lo}, {hi}]"),
-            Proposal(f"{base} <;> subst {h} <;> decide", logit - 1.5, "case_split", f"{v.name} ∈ [{lo}, {hi}]")]
+    why = f"{v.name} ∈ [{lo}, {hi}]"
+    return [Proposal(f"{base} <;> subst {h} <;> omega", logit, "case_split", why),
+            Proposal(f"{base} <;> subst {h} <;> simp_all", logit - 1.0, "case_split", why),
+            Proposal(f"{base} <;> subst {h} <;> decide", logit - 1.5, "case_split", why)]
 
 
 def _collect_mods(e: Expr, g: _Goal) -> None:
@@ -536,8 +539,15 @@ def _nonlinear(e: Expr) -> bool:
     if name == "HPow.hPow" and len(args) == 6:
         return True
     if name == "HMul.hMul" and len(args) == 6:
-        return (_literal(args[4]) is None and _literal(args[5]) is None) or any(_nonlinear(a) for a in args[4:])
+        both = _literal(args[4]) is None and _literal(args[5]) is None
+        return both or any(_nonlinear(a) for a in args[4:])
     return isinstance(e, App) and any(_nonlinear(a) for a in e.args)
+
+
+# What `simp` needs to push `%` through `^`, `*`, `+` in core Lean (measured on `a ^ 2 % 4`).
+_NAT_MOD_LEMMAS = "Nat.pow_succ, Nat.pow_zero, Nat.mul_mod, Nat.add_mod, Nat.dvd_iff_mod_eq_zero"
+_INT_MOD_LEMMAS = ("Int.pow_succ, Int.pow_zero, Int.mul_emod, Int.add_emod, Int.sub_emod, "
+                   "Int.dvd_iff_emod_eq_zero")
 
 
 def _residue_splits(g: _Goal, taken: set[str]) -> list[Proposal]:
@@ -554,8 +564,7 @@ def _residue_splits(g: _Goal, taken: set[str]) -> list[Proposal]:
             h = _fresh("hres", set(taken))
             cases = " ∨ ".join(f"{v.name} % {m} = {r}" for r in range(m))
             pats = " | ".join([h] * m)
-            lemmas = "Nat.pow_succ, Nat.pow_zero, Nat.mul_mod, Nat.add_mod, Nat.dvd_iff_mod_eq_zero" if v.nat \
-                else "Int.pow_succ, Int.pow_zero, Int.mul_emod, Int.add_emod, Int.sub_emod, Int.dvd_iff_emod_eq_zero"
+            lemmas = _NAT_MOD_LEMMAS if v.nat else _INT_MOD_LEMMAS
             base = f"rcases (by omega : {cases}) with {pats}"
             why = f"{v.name} mod {m}"
             out.append(Proposal(f"{base} <;> simp [{lemmas}, {h}]", 4.3, "residue_split", why))

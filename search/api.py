@@ -19,7 +19,7 @@ from search.best_first import BestFirstSearch, ProgressCallback, ProofVerifier, 
 from search.interfaces import Policy, ValueModel
 from search.result import SearchResult
 
-POLICIES = ("builtin", "transformers", "http", "learned")
+POLICIES = ("builtin", "numeric", "transformers", "http", "learned")
 VALUES = ("goal-size", "none", "transformers", "learned")
 _IMPORT = re.compile(r"(?m)^[ \t]*import[ \t]+(Lean|Init|Std)(\.[\w.]+)?[ \t]*$")
 
@@ -83,7 +83,7 @@ def _statement_end(masked: str) -> int:
 
 
 def make_policy(name: str, snippet: str = "", *, model: str | None = None,
-                options: Mapping[str, Any] | None = None) -> Policy:
+                options: Mapping[str, Any] | None = None, lean: Any = None) -> Policy:
     """A policy by name: "builtin" (no model), "transformers" (a local model) or "http" (an
     OpenAI-compatible server). Model-backed policies are imported only when asked for.
 
@@ -95,6 +95,15 @@ def make_policy(name: str, snippet: str = "", *, model: str | None = None,
         from search.policies.builtin import BuiltinPolicy
 
         return BuiltinPolicy.for_snippet(snippet) if snippet else BuiltinPolicy()
+    if name == "numeric":
+        # The built-in prior with the numeric model's proposals; it reads goals from `lean`.
+        if lean is None:
+            raise ValueError("the numeric policy needs the Lean server the states come from")
+        from search.policies.builtin import BuiltinPolicy
+        from search.policies.numeric_proposals import NumericProposalPolicy
+
+        base = BuiltinPolicy.for_snippet(snippet) if snippet else BuiltinPolicy()
+        return NumericProposalPolicy(base, lean, **opts)
     if name == "transformers":
         if not model:
             raise ValueError("the transformers policy needs a model (a Hugging Face id or a path)")

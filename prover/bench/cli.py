@@ -45,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     budget.add_argument("--max-depth", type=int, default=b.max_depth)
 
     model = parser.add_argument_group("policy, value, baseline")
-    model.add_argument("--policy", choices=("builtin", "transformers", "http"), default=d.policy)
+    model.add_argument("--policy", choices=("builtin", "numeric", "transformers", "http"), default=d.policy)
     model.add_argument("--model", default=None, help="the policy's model (transformers / http)")
     model.add_argument("--policy-option", action="append", default=[], metavar="KEY=VALUE",
                        help="another keyword for the policy (value read as JSON when it parses); repeatable")
@@ -81,7 +81,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         raise ValueError("--limit must be at least 1")
     if args.workers is not None and args.workers < 1:
         raise ValueError("--workers must be at least 1")
-    if args.policy == "builtin" and args.policy_option:
+    if args.policy in ("builtin", "numeric") and args.policy_option:
         raise ValueError("the builtin policy takes no --policy-option")
     opts: list[tuple[str, Any]] = []
     for item in args.policy_option:

@@ -328,7 +328,8 @@ class BenchWorker:
         search_cfg = SearchConfig(k=b.k, max_expansions=b.max_expansions, wall_time=b.wall_time,
                                   tactic_timeout=b.tactic_timeout, heartbeats=b.heartbeats,
                                   max_depth=b.max_depth, value_weight=cfg.value_weight)
-        policy = make_policy(cfg.policy, snippet, model=cfg.model, options=dict(cfg.policy_options))
+        policy = make_policy(cfg.policy, snippet, model=cfg.model, options=dict(cfg.policy_options),
+                             lean=self.server)
         value = make_value(cfg.value, model=cfg.value_model)
         hook = NumericPruneHook(lean=self.server) if cfg.numeric_prune else None
         t0 = time.monotonic()
@@ -339,10 +340,14 @@ class BenchWorker:
             return replace(base, status=Status.ERROR, message=f"{type(e).__name__}: {e}",
                            search_seconds=time.monotonic() - t0)
         stats = result.stats
+        record = stats.to_json()
+        # The numeric proposal policy times itself; its share of the wall time is reported.
+        if (numeric_s := getattr(policy, "numeric_seconds", None)) is not None:
+            record["numeric_seconds"] = numeric_s
         return replace(base, status=Status(result.status.value), proof=result.proof,
                        message=result.message, expansions=stats.expansions,
                        lean_calls=base.lean_calls + stats.lean_calls, search_seconds=stats.wall_seconds,
-                       stats=stats.to_json())
+                       stats=record)
 
 
 def _done(r: ProblemResult) -> ProblemResult:

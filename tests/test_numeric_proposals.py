@@ -1,0 +1,89 @@
+"""The numeric model's proposals against the real Lean: a bounded case split proves what the prior
+alone cannot at the same budget, a residue split proves a modular goal, a product fact makes
+`omega` succeed, and a false bound is only a failed tactic after which the search goes on."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from prover.lean import LeanError, LeanServer, ProofFinished, ProofState
+from prover.numeric.proposals import propose
+from search.best_first import BestFirstSearch, SearchConfig
+from search.interfaces import TacticCandidate
+from search.policies.builtin import BuiltinPolicy
+from search.policies.numeric_proposals import NumericProposalPolicy
+from search.result import SearchStatus
+
+pytestmark = pytest.mark.lean
+pytest.importorskip("z3")
+
+PRELUDE = 'set_option autoImplicit false\nnotation "ℕ" => Nat\nnotation "ℤ" => Int\n'
+# The issue's own examples (written there before any miniF2F failure was looked at).
+PAIR = PRELUDE + "theorem pair (x y : ℤ) (h₀ : 0 < y) (h₁ : y < x) (h₂ : x + y + x * y = 80) : x = 26"
+SQUARES = PRELUDE + "theorem squares (a : ℤ) : a ^ 2 % 4 = 0 ∨ a ^ 2 % 4 = 1"
+PRODUCT = PRELUDE + "theorem prod (x y : ℕ) (h₀ : 2 ≤ x) (h₁ : 3 ≤ y) (h₂ : x * y + x ≤ 7) : False"
+BUDGET = SearchConfig(max_expansions=30, wall_time=45)
+
+
+def _search(server: LeanServer, policy: object, snippet: str):  # type: ignore[no-untyped-def]
+    return BestFirstSearch(server, policy, None, BUDGET).search(snippet)  # type: ignore[arg-type]
+
+
+def test_bounded_case_split_proves_what_the_prior_cannot(lean_server: LeanServer) -> None:
+    prior = _search(lean_server, BuiltinPolicy(), PAIR)
+    assert prior.status is not SearchStatus.PROVED, prior.proof
+    res = _search(lean_server, NumericProposalPolicy(BuiltinPolicy(), lean_server), PAIR)
+    assert res.status is SearchStatus.PROVED, res.message
+    # The proof bounds y by a product certificate, then splits on its finitely many values.
+    assert any(t.startswith("have hy : y ≤") and "Int.mul_le_mul" in t for t in res.tactics), res.tactics
+    assert any(t.startswith("rcases (by omega : y = 1 ∨ y = 2") for t in res.tactics), res.tactics
+
+
+def test_residue_split_proves_a_modular_goal(lean_server: LeanServer) -> None:
+    prior = _search(lean_server, BuiltinPolicy(), SQUARES)
+    assert prior.status is not SearchStatus.PROVED, prior.proof
+    res = _search(lean_server, NumericProposalPolicy(BuiltinPolicy(), lean_server), SQUARES)
+    assert res.status is SearchStatus.PROVED, res.message
+    assert any("a % 4 = 3" in t and t.startswith("rcases") for t in res.tactics), res.tactics
+
+
+def test_product_fact_makes_omega_succeed(lean_server: LeanServer) -> None:
+    root = lean_server.open_proof(PRODUCT)
+    assert isinstance(root, ProofState)
+    assert isinstance(lean_server.run_tactic(root, "omega"), LeanError)  # x * y is an atom to omega
+    facts = [p for p in propose(lean_server.goal_terms(root)[0])
+             if p.kind == "product" and p.tactic.startswith("have :")]
+    assert facts, "no product fact proposed"
+    after = lean_server.run_tactic(root, facts[0].tactic)
+    assert isinstance(after, ProofState), after
+    assert isinstance(lean_server.run_tactic(after, "omega"), ProofFinished)
+
+
+class _FalseBoundFirst:
+    """The numeric policy with a false bound (y ≤ 1; the solution has y = 2) ranked first."""
+
+    FALSE = "have hy : y ≤ 1 := by omega"
+
+    def __init__(self, inner: NumericProposalPolicy) -> None:
+        self.inner = inner
+
+    def propose(self, state: ProofState, k: int) -> list[TacticCandidate]:
+        return [TacticCandidate(self.FALSE, 0.0), *self.inner.propose(state, k - 1)]
+
+
+def test_false_bound_fails_in_lean_and_the_search_goes_on(lean_server: LeanServer) -> None:
+    inner = NumericProposalPolicy(BuiltinPolicy(), lean_server)
+    root = lean_server.open_proof(PAIR)
+    assert isinstance(root, ProofState)
+    # The model itself never offers a bound its own solution (x = 26, y = 2) violates.
+    for p in inner.numeric(root):
+        if p.kind == "bound" and p.tactic.startswith("have hy : y ≤ "):
+            assert int(p.tactic.split("≤ ")[1].split()[0]) >= 2, p.tactic
+    res = _search(lean_server, _FalseBoundFirst(inner), PAIR)
+    assert res.status is SearchStatus.PROVED, res.message
+    attempts = json.loads(res.tree.nodes[0]["attempts"])
+    tried = [a for a in attempts if a["tactic"] == _FalseBoundFirst.FALSE]
+    assert tried and tried[0]["outcome"] == "error", attempts
+    assert _FalseBoundFirst.FALSE not in res.tactics

@@ -86,7 +86,8 @@ def run(args: argparse.Namespace, *, server: LeanServer | None = None) -> int:
             k=args.k, max_expansions=args.max_expansions, wall_time=args.wall_time,
             tactic_timeout=args.tactic_timeout, heartbeats=args.heartbeats, max_depth=args.max_depth,
             value_weight=args.value_weight, length_normalisation=args.length_normalisation)
-        policy = make_policy(args.policy, snippet, model=args.model, options=_policy_options(args))
+        policy = make_policy(args.policy, snippet, model=args.model, options=_policy_options(args),
+                             lean=server)
         value = make_value(args.value, model=args.value_model,
                            options={"device": args.device} if args.device else None)
     except (StatementError, ValueError, OSError) as e:

@@ -213,3 +213,11 @@ def test_guard_lets_honest_tactics_with_arguments_run(lean_server: LeanServer) -
     assert isinstance(lean_server.run_tactic(comm, "grind [Nat.add_comm]"), ProofFinished)
     refused = lean_server.run_tactic(st, "set_option maxRecDepth 100000 in simp [h]")
     assert isinstance(refused, LeanError) and refused.kind is ErrorKind.REJECTED
+
+
+def test_a_reply_over_64_kib_arrives_whole(lean_server: LeanServer) -> None:
+    # A pipe holds 64 KiB; the embedded Lean's stdout once wrote a longer line with one write
+    # call and lost the rest (glue patch `stdout-full-writes`).
+    text = "a" * 300_000
+    result = lean_server.check(f'#check "{text}"')
+    assert [m.text for m in result.infos] == [f'"{text}" : String']

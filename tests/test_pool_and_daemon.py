@@ -13,6 +13,7 @@ import pytest
 from prover.lean import LeanConfig, ProofFinished, ProofState
 from prover.lean.daemon import DaemonPaths, connect, start_daemon, stop_daemon
 from prover.lean.pool import LeanServerPool
+from search.prune import NumericPruneHook
 
 pytestmark = pytest.mark.lean
 
@@ -43,6 +44,14 @@ def test_warm_server_serves_cli_commands(tmp_path: Path) -> None:
         assert isinstance(st, ProofState)
         assert isinstance(remote.run_tactic(st, "omega"), ProofFinished)
         assert remote.check("#eval 6 * 7").infos[0].text == "42"
+        # The numeric prune hook's typed path works through the warm server too (`prover prove`).
+        false = remote.open_proof("theorem f (x : Nat) (h : x < 3) : x + 1 < 3")
+        assert isinstance(false, ProofState)
+        (goal,) = remote.goal_terms(false)
+        x = next(hyp for hyp in goal.hypotheses if hyp.name == "x")
+        assert [s.value for s in remote.refute(false, [[(x.fvar, "1")], [(x.fvar, "2")]])] == [
+            "not_confirmed", "confirmed"]
+        assert NumericPruneHook(lean=remote).check(false) is not None
         remote.close()
         # A second client (what the next CLI command is) is served without a new import.
         again = start_daemon(paths)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from prover.lean import errors
+from prover.lean.exprs import GoalTerms, RefuteStatus, goal_terms_from_json
 from prover.lean.runtime import default_cache_dir
 from prover.lean.server import (
     AuditFinding,
@@ -124,6 +125,12 @@ class _Daemon:
         if method == "run_tactic":
             return s.run_tactic(args["state"], args["tactic"], timeout=args.get("timeout"),
                                 heartbeats=args.get("heartbeats"))
+        if method == "goal_terms_json":
+            return list(s.goal_terms_json(args["state"], cap=args.get("cap", 50_000),
+                                          timeout=args.get("timeout")))
+        if method == "refute":
+            return [r.value for r in s.refute(args["state"], args["assignments"], goal=args.get("goal", 0),
+                                              heartbeats=args.get("heartbeats"), timeout=args.get("timeout"))]
         if method == "forget":
             s.forget(args["states"])
             return True
@@ -280,6 +287,20 @@ class RemoteLeanServer:
         sid = state.id if isinstance(state, ProofState) else state
         return result_from_json(self.call("run_tactic", state=sid, tactic=tactic, timeout=timeout,
                                           heartbeats=heartbeats))
+
+    def goal_terms(self, state: ProofState | int, *, cap: int = 50_000,
+                   timeout: float | None = None) -> tuple[GoalTerms, ...]:
+        sid = state.id if isinstance(state, ProofState) else state
+        return tuple(goal_terms_from_json(g) for g in
+                     self.call("goal_terms_json", state=sid, cap=cap, timeout=timeout))
+
+    def refute(self, state: ProofState | int, assignments: Iterable[Iterable[tuple[str, str]]], *,
+               goal: int = 0, heartbeats: int | None = None,
+               timeout: float | None = None) -> tuple[RefuteStatus, ...]:
+        sid = state.id if isinstance(state, ProofState) else state
+        asgs = [[list(pair) for pair in a] for a in assignments]
+        return tuple(RefuteStatus(r) for r in self.call("refute", state=sid, assignments=asgs, goal=goal,
+                                                        heartbeats=heartbeats, timeout=timeout))
 
     def forget(self, states: list[ProofState | int]) -> None:
         self.call("forget", states=[s.id if isinstance(s, ProofState) else s for s in states])

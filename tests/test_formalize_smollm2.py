@@ -8,14 +8,6 @@ nothing claimed proved without a verification from scratch), never quality.
 from __future__ import annotations
 
 import importlib.util
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -73,47 +65,6 @@ def test_transformers_path_solve(smollm2: TransformersLLM, lean_server: LeanServ
     # "proved" exactly when a proof was verified from scratch.
     assert (sol.status is SolveStatus.PROVED) == (checks.get("verified from scratch") is True)
     assert sol.computed is not None and str(sol.computed.values[0]) == "2"  # sympy, not the model
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """llama.cpp's real OpenAI-compatible server on SmolLM2 (it ignores `n`)."""
-    if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip('llama_cpp not importable: pip install "llama-cpp-python[server]"')
-    gguf = _gguf()
-    port = _free_port()
-    log = (tmp_path_factory.mktemp("llama") / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", "smollm2",
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--verbose", "False"],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("llama.cpp server did not start")
-            try:
-                with urllib.request.urlopen(url + "/models", timeout=2):
-                    break
-            except OSError:
-                time.sleep(0.5)
-        yield url
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        log.close()
 
 
 def test_http_path_formalize(llama_server: str, lean_server: LeanServer) -> None:

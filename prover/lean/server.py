@@ -72,6 +72,7 @@ from prover.lean.types import (
     Severity,
     TacticResult,
     indent_tactic,
+    messages_from,
 )
 
 SERVER_FILE = "ProverServer.lean"
@@ -690,7 +691,7 @@ class LeanServer:
                 handle = next(self._ids)
                 self._envs[handle] = _EnvRecord(code, reply.env, self._generation)
         return CommandResult(
-            messages=_messages(reply.messages),
+            messages=messages_from(reply.messages),
             env_id=handle,
             elab_seconds=reply.elab_ns / 1e9,
             lean_seconds=reply.lean_ns / 1e9,
@@ -739,7 +740,7 @@ class LeanServer:
         if reply.eoi:
             return CommandRead(eoi=True)
         return CommandRead(
-            eoi=False, text=reply.text, end=reply.end, errors=_messages(reply.errors), one=reply.one,
+            eoi=False, text=reply.text, end=reply.end, errors=messages_from(reply.errors), one=reply.one,
             same=reply.same, tree=syntax.from_json(reply.tree), lean_seconds=reply.lean_ns / 1e9,
         )
 
@@ -792,7 +793,7 @@ class LeanServer:
         code = self._open_code(rec.statement, heartbeats)
         reply = self._send(P.OpenProof(code, self._goals_tag, env=lean_env), timeout)
         lean_s = reply.lean_ns / 1e9
-        messages = _messages(reply.messages)
+        messages = messages_from(reply.messages)
         if (error := _step_error(messages, lean_s)) or reply.state is None:
             if reply.state is not None:
                 self._forget_lean([reply.state])
@@ -809,7 +810,7 @@ class LeanServer:
         if reply.parse_error is not None:
             return None, (), LeanError(ErrorKind.PARSE, reason=f"not a tactic: {reply.parse_error}",
                                        lean_seconds=lean_s), lean_s
-        messages = _messages(reply.messages)
+        messages = messages_from(reply.messages)
         if (error := _step_error(messages, lean_s)) or reply.state is None:
             return None, (), error or LeanError(ErrorKind.ELABORATION, messages, lean_seconds=lean_s,
                                                 reason="the step failed"), lean_s
@@ -1014,10 +1015,6 @@ class LeanServer:
             in_use = {r.env for r in self._states.values()}
             for env in envs - in_use:
                 self.forget_env(env)
-
-
-def _messages(ms: Iterable[Any]) -> tuple[LeanMessage, ...]:
-    return tuple(LeanMessage.from_json(m) for m in ms)
 
 
 def _step_error(messages: tuple[LeanMessage, ...], lean_s: float) -> LeanError | None:

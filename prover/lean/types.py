@@ -8,6 +8,7 @@ server can send them over its socket.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -58,7 +59,8 @@ def _messages_json(ms: tuple[LeanMessage, ...]) -> list[dict[str, Any]]:
     return [m.to_json() for m in ms]
 
 
-def _messages_from(ms: list[dict[str, Any]]) -> tuple[LeanMessage, ...]:
+def messages_from(ms: Iterable[dict[str, Any]]) -> tuple[LeanMessage, ...]:
+    """Lean's messages as they arrive in JSON (server replies, the warm server's socket)."""
     return tuple(LeanMessage.from_json(m) for m in ms)
 
 
@@ -100,7 +102,7 @@ class CommandResult:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> CommandResult:
-        return cls(_messages_from(d["messages"]), d.get("env_id"), d["elab_seconds"], d["lean_seconds"])
+        return cls(messages_from(d["messages"]), d.get("env_id"), d["elab_seconds"], d["lean_seconds"])
 
 
 @dataclass(frozen=True)
@@ -227,7 +229,7 @@ def result_from_json(d: dict[str, Any]) -> TacticResult:
     if d["type"] == "finished":
         return ProofFinished(d["state_id"], tuple(d["tactics"]), d.get("lean_seconds", 0.0))
     if d["type"] == "error":
-        return LeanError(ErrorKind(d["kind"]), _messages_from(d["messages"]), d.get("reason", ""),
+        return LeanError(ErrorKind(d["kind"]), messages_from(d["messages"]), d.get("reason", ""),
                          d.get("lean_seconds", 0.0))
     raise ValueError(f"unknown result type {d['type']!r}")
 

@@ -10,6 +10,7 @@ the transcript with `PROVER_UPDATE_GOLDEN=1 pytest tests/test_protocol.py` and r
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -84,7 +85,6 @@ def typed_request(req: dict[str, Any]) -> P.Request | None:
 
 
 def _defaults(cls: type[P.Request]) -> dict[str, Any]:
-    import dataclasses
     out: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
         if f.default is not dataclasses.MISSING:

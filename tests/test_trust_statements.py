@@ -9,6 +9,7 @@ statements with user notation, definitions and instances must still open, prove 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -265,18 +266,18 @@ def test_honest_statement_opens_proves_and_verifies(name: str, snippet: str, pro
 
 def _forging_statement(nonces: list[str], first_id: int, count: int) -> str:
     """A trusted-mode statement whose elaboration prints framed replies claiming success for the
-    requests around `first_id`, one per nonce guess, then elaborates to `False`."""
-    lines = []
-    for nonce in nonces:
-        for rid in range(first_id, first_id + count):
-            reply = (f'{{"id": {rid}, "ok": true, "messages": [], "elab_ns": 0, "lean_ns": 0, "env": 1, '
-                     '"found": true, "kind": "theorem", "axioms": [], "unsafe": false, "same_type": true, '
-                     '"checked": 1, "error": null}')
-            text = f"@@PROVER:{nonce}@@ {reply}".replace("\\", "\\\\").replace('"', '\\"')
-            lines.append(f'    out.putStrLn "{text}"')
-    body = "\n".join(lines)
+    requests around `first_id`, one per nonce guess, then elaborates to `False`. The replies are
+    written in a loop: 160 `putStrLn` lines in one `do` block overflow Lean's recursion depth."""
+    fields = ('"ok": true, "messages": [], "elab_ns": 0, "lean_ns": 0, "env": 1, "found": true, '
+              '"kind": "theorem", "axioms": [], "unsafe": false, "same_type": true, "checked": 1, '
+              '"error": null}')
+    guesses = ", ".join(json.dumps(n) for n in nonces)
     return ("theorem t : (by_elab do\n    let out ← IO.FS.Handle.mk \"/dev/stdout\" .write\n"
-            f"{body}\n    out.flush\n    return Lean.mkConst ``False : Prop)")
+            f"    for nonce in [{guesses}] do\n"
+            f"      for rid in List.range {count} do\n"
+            f"        out.putStrLn (\"@@PROVER:\" ++ nonce ++ \"@@ {{\\\"id\\\": \" ++ toString (rid + {first_id})"
+            f" ++ {json.dumps(', ' + fields)})\n"
+            "    out.flush\n    return Lean.mkConst ``False : Prop)")
 
 
 def test_forged_verification_replies_without_the_nonce(lean_server: LeanServer) -> None:

@@ -6,6 +6,12 @@ priority is its path's cumulative policy log-probability, optionally divided by 
 (length normalisation as in BFS-Prover), plus `value_weight * log(value)`. The search stops at
 the first proof that passes verification from scratch.
 
+Goals are searched independently (`SearchConfig.independent_goals`): when a tactic path from a
+state A with goals g₁, …, gₙ reaches a state S whose goals are exactly g₂, …, gₙ, goal g₁ is
+solved and its other attempts are dominated (each still has g₂, …, gₙ to prove, plus more), so
+they are closed; S then starts from A's log-probability and depth, as if g₁ had been free. A
+9-way case split therefore costs nine sub-searches one after another, not their product.
+
 Per-search state lives in a `_Run` made by `search()`; `BestFirstSearch` itself only holds
 configuration and collaborators, so one instance can run many searches (not concurrently on one
 server: the Lean server serialises requests anyway).
@@ -20,7 +26,7 @@ import math
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -59,6 +65,9 @@ class SearchConfig:
     value_weight: float = 0.5  # weight of log(value) in the priority (0: policy only)
     length_normalisation: float = 0.0  # alpha: cumulative logprob / depth ** alpha
     max_crashes: int = 3  # Lean crashes in a row tolerated before the search ends with ERROR
+    # Goals one at a time: once a state's first goal is closed with the others left as they were,
+    # that goal is done (see `_Run._goal_closed`).
+    independent_goals: bool = True
 
     def __post_init__(self) -> None:
         for name in ("k", "max_expansions", "max_depth"):
@@ -177,6 +186,10 @@ class _Run:
         self.finished: ProofFinished | None = None
         self.axioms: tuple[str, ...] = ()
         self.last_tactic = ""
+        # Depth that the depth limit and length normalisation see: a closed goal's steps are free.
+        self.depth: dict[int, int] = {}
+        # A state whose first goal was closed with the others unchanged -> the state that did it.
+        self.closed: dict[int, Node] = {}
 
     @property
     def t(self) -> SearchTree:
@@ -241,6 +254,7 @@ class _Run:
         self.states.append(root)
         value = self._score(root)
         self.tree = SearchTree(root, self._priority(0.0, 0, value), value)
+        self.depth[0] = 0
         if (why := self._prune_reason(root)) is not None:
             self._prune(self.tree.root, PruneReason.HOOK, why)
             return self._result(SearchStatus.FAILED, f"the statement itself was refuted: {why}")
@@ -345,15 +359,25 @@ class _Run:
             self.counts["merged"] += 1
             tree.add_edge(Edge(node.id, tactic, cand.logprob, EdgeOutcome.MERGED, existing.id,
                                seconds=seconds))
-            self._maybe_raise(existing, logprob, node.depth + 1)
+            self._maybe_raise(existing, logprob, self.depth[node.id] + 1)
             return None
         value = self._score(res)
-        depth = node.depth + 1
-        child = tree.add_node(res, depth=depth, logprob=logprob,
+        depth = self.depth[node.id] + 1
+        solved = self._goal_closed(node, res) if self.cfg.independent_goals else None
+        if solved is not None:
+            logprob, depth = solved.logprob, self.depth[solved.id]
+        child = tree.add_node(res, depth=node.depth + 1, logprob=logprob,
                               priority=self._priority(logprob, depth, value), value=value, parent=node.id)
+        self.depth[child.id] = depth
         tree.add_edge(Edge(node.id, tactic, cand.logprob, EdgeOutcome.NEW, child.id, seconds=seconds))
-        self.counts["max_depth"] = max(self.counts["max_depth"], depth)
-        if (why := self._prune_reason(res)) is not None:
+        self.counts["max_depth"] = max(self.counts["max_depth"], child.depth)
+        if solved is not None:
+            self.counts["goals_closed"] += 1
+            self.closed[solved.id] = child
+            self._close_dominated(solved, child)
+        if (by := self._dominating(node, child)) is not None:
+            self._prune(child, PruneReason.DOMINATED, f"its goals include all of node {by.id}'s")
+        elif (why := self._prune_reason(res)) is not None:
             self._prune(child, PruneReason.HOOK, why)
         elif depth >= self.cfg.max_depth:
             self._prune(child, PruneReason.DEPTH, f"at the maximum depth {self.cfg.max_depth}")
@@ -361,12 +385,51 @@ class _Run:
             self._push(child)
         return None
 
+    def _path(self, node: Node) -> Iterator[Node]:
+        """`node` and its ancestors along the path that first reached it."""
+        cur: Node | None = node
+        while cur is not None:
+            yield cur
+            cur = self.t.nodes[cur.parents[0]] if cur.parents else None
+
+    def _goal_closed(self, parent: Node, state: ProofState) -> Node | None:
+        """The nearest state on the path to `parent` (itself included) whose first goal `state`
+        has closed, leaving its other goals exactly as they were; None if there is none."""
+        key = state.key
+        return next((a for a in self._path(parent)
+                     if len(a.state.key) == len(key) + 1 and a.state.key[1:] == key), None)
+
+    def _dominating(self, parent: Node, child: Node) -> Node | None:
+        """A state that closed the first goal of one of `child`'s ancestors and whose goals
+        `child`'s end with (see `_close_dominated`), or None."""
+        k = child.state.key
+        for a in self._path(parent):
+            done = self.closed.get(a.id)
+            if done is not None and done is not child and _ends_with(k, done.state.key):
+                return done
+        return None
+
+    def _close_dominated(self, solved: Node, done: Node) -> None:
+        """`done` holds the goals `solved` had left once its first goal was closed. Close every
+        open state below `solved` whose goals end with exactly those: it has all of `done`'s
+        goals to prove and more, so it can succeed only where `done` does (never a lost proof)."""
+        seen = {solved.id, done.id}
+        todo = [solved]
+        while todo:
+            for c in self.t.children(todo.pop()):
+                if c.id in seen:
+                    continue
+                seen.add(c.id)
+                todo.append(c)
+                if c.status is NodeStatus.OPEN and not c.expanded and _ends_with(c.state.key, done.state.key):
+                    self._prune(c, PruneReason.DOMINATED, f"its goals include all of node {done.id}'s")
+
     def _maybe_raise(self, node: Node, logprob: float, depth: int) -> None:
         """A merged edge found a better path to an open node: requeue it with that priority."""
         if node.expanded or node.status is not NodeStatus.OPEN or logprob <= node.logprob:
             return
         node.logprob = logprob
-        node.priority = self._priority(logprob, min(depth, node.depth), node.value)
+        node.priority = self._priority(logprob, min(depth, self.depth[node.id]), node.value)
         self._push(node)
 
     def _crashed(self, node: Node, cand: TacticCandidate, err: LeanServerError,
@@ -440,7 +503,8 @@ class _Run:
             tactic_errors=c["tactic_errors"], merged=c["merged"], timeouts=c["timeouts"],
             crashes=c["crashes"], refused=c["refused"], verifications=c["verifications"],
             verification_failures=c["verification_failures"], pruned=dict(self.pruned),
-            max_depth_reached=c["max_depth"], wall_seconds=time.monotonic() - self.start,
+            max_depth_reached=c["max_depth"], goals_closed=c["goals_closed"],
+            wall_seconds=time.monotonic() - self.start,
             lean_seconds=self.lean_s, lean_reported_seconds=self.lean_reported_s,
             model_seconds=self.model_s, prune_seconds=self.prune_s,
         )
@@ -452,6 +516,11 @@ class _Run:
             tactics=self.finished.tactics if proved and self.finished else (),
             stats=stats, tree=graph, message=message, axioms=self.axioms,
         )
+
+
+def _ends_with(key: tuple[Any, ...], tail: tuple[Any, ...]) -> bool:
+    """Goals `key` are `tail`'s plus at least one more before them."""
+    return len(key) > len(tail) and key[len(key) - len(tail):] == tail
 
 
 def _dedupe(candidates: Sequence[TacticCandidate]) -> list[TacticCandidate]:

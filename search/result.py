@@ -33,9 +33,11 @@ class SearchStats:
     refused: int = 0
     verifications: int = 0
     verification_failures: int = 0
-    # Why nodes were closed unexpanded: "hook" (refuted goal), "depth" (at max depth).
+    # Why nodes were closed unexpanded: "hook" (refuted goal), "depth" (at max depth),
+    # "dominated" (another state has a subset of its goals to prove).
     pruned: dict[str, int] = field(default_factory=dict)
     max_depth_reached: int = 0
+    goals_closed: int = 0  # first goals of multi-goal states closed with the others unchanged
     wall_seconds: float = 0.0
     lean_seconds: float = 0.0  # wall time spent waiting on Lean (tactics, opening, verifying)
     lean_reported_seconds: float = 0.0  # Lean's own measure of its work, for comparison

@@ -39,6 +39,9 @@ class PruneReason(str, Enum):
 
     HOOK = "hook"  # the prune hook (e.g. the numeric checker) refuted one of its goals
     DEPTH = "depth"  # it lies at the maximum depth
+    # Its goals end with all of another state's, whose only other goal was closed: it can succeed
+    # only where that state does (independent goals, `search.best_first`).
+    DOMINATED = "dominated"
 
 
 @dataclass

@@ -87,3 +87,22 @@ def test_false_bound_fails_in_lean_and_the_search_goes_on(lean_server: LeanServe
     tried = [a for a in attempts if a["tactic"] == _FalseBoundFirst.FALSE]
     assert tried and tried[0]["outcome"] == "error", attempts
     assert _FalseBoundFirst.FALSE not in res.tactics
+
+
+# Ours, written for this test: a recurrence that needs three instances of its hypothesis.
+RECURRENCE = PRELUDE + ("theorem rec3 (f : ℕ → ℕ) (h₀ : ∀ x, f (x + 1) = f x + 2) (h₁ : f 0 = 1) : "
+                        "f 3 = 7")
+
+
+def test_forall_instances_make_omega_close_the_goal(lean_server: LeanServer) -> None:
+    root = lean_server.open_proof(RECURRENCE)
+    assert isinstance(root, ProofState)
+    assert isinstance(lean_server.run_tactic(root, "omega"), LeanError)  # f 3 and f 0 are unrelated atoms
+    inst = [p for p in propose(lean_server.goal_terms(root)[0]) if p.kind == "instance"]
+    assert inst, "no instantiation proposed"
+    # The three instances the target needs, each stated with its argument computed (f 3, not f (2 + 1)).
+    for x, lhs, rhs in ((0, "f 1", "f 0"), (1, "f 2", "f 1"), (2, "f 3", "f 2")):
+        assert f"({lhs}) = (({rhs}) + 2) := h₀ {x}" in inst[0].tactic, inst[0].tactic
+    assert isinstance(lean_server.run_tactic(root, inst[0].tactic), ProofFinished)
+    res = _search(lean_server, NumericProposalPolicy(BuiltinPolicy(), lean_server), RECURRENCE)
+    assert res.status is SearchStatus.PROVED and res.stats.expansions == 1, res.message

@@ -3,6 +3,7 @@ false statements, a garbage policy, a Lean crash mid-search, and numeric pruning
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import threading
@@ -157,3 +158,32 @@ def test_tree_files_from_a_real_search(lean_server: LeanServer, tmp_path) -> Non
     assert (tmp_path / "tree.graphml").exists() is False
     res.write_tree(tmp_path / "tree.graphml")
     assert "<graphml" in (tmp_path / "tree.graphml").read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class FixedPolicy:
+    """A policy double: the same tactics, in this order, for every state."""
+
+    tactics: tuple[str, ...]
+
+    def propose(self, state: ProofState, k: int) -> list[TacticCandidate]:
+        return [TacticCandidate(t, -1.0 - 0.1 * i) for i, t in enumerate(self.tactics)][:k]
+
+
+THREE = "theorem three : (∀ a : Nat, a + 0 = a) ∧ (∀ b : Nat, 0 + b = b) ∧ (∀ c : Nat, c * 1 = c)"
+
+
+def test_goals_are_searched_one_at_a_time(lean_server: LeanServer) -> None:
+    # Each conjunct takes `intro x` then `omega`: 8 tactics in a row. Closing a goal leaves the
+    # others as they were, so its steps cost nothing in depth: depth 4 is enough goal by goal.
+    policy = FixedPolicy(("constructor", "intro x", "omega", "exact fun _ => rfl"))
+    cfg = SearchConfig(max_expansions=40, wall_time=90, max_depth=4)
+    on = BestFirstSearch(lean_server, policy, None, cfg).search(THREE)
+    assert on.status is SearchStatus.PROVED, on.message
+    assert on.stats.goals_closed >= 2 and on.stats.max_depth_reached > cfg.max_depth
+    # The other ways of closing a goal already closed are dominated and never expanded.
+    assert on.stats.pruned.get("dominated", 0) >= 1, on.stats.pruned
+    off = BestFirstSearch(lean_server, policy, None,
+                          dataclasses.replace(cfg, independent_goals=False)).search(THREE)
+    assert off.status is not SearchStatus.PROVED and off.stats.pruned.get("depth", 0) >= 1
+    assert off.stats.goals_closed == 0

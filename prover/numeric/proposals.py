@@ -11,20 +11,24 @@ product or power an opaque atom). Comparing the two tells which steps `omega` is
 - a residue split `v % m = 0 ∨ … ∨ v % m = m - 1` for a modular target over a nonlinear term;
 - product facts that make the target itself linear;
 - values of a variable the hypotheses fix (`have hv : v = 26 := by omega`);
-- witnesses for an `∃` target, re-checked exactly by the evaluator when the goal is closed.
+- witnesses for an `∃` target, re-checked exactly by the evaluator when the goal is closed;
+- instantiations of `∀` hypotheses over ℕ/ℤ (functions of the goal read as uninterpreted
+  functions): the fewest values, among the numbers and variables of the goal, after which the
+  omega view implies the target, each stated with its arguments computed.
 
 Everything returned is a proposal: Lean runs it and decides. z3 only chooses the numbers.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from prover.lean.exprs import App, BVar, Const, Expr, Forall, FVar, GoalTerms, Lam, NatLit
+from prover.lean.exprs import App, BVar, Const, Expr, Forall, FVar, GoalTerms, HypTerm, Lam, NatLit
 
 try:  # z3 is optional: without it there are no proposals
     import z3
@@ -82,6 +86,16 @@ class _Goal:
     hyps_omega: list[Any] = field(default_factory=list)
     atoms: dict[Expr, _Atom] = field(default_factory=dict)
     has_mod: list[tuple[Expr, int]] = field(default_factory=list)  # (dividend, modulus) in target
+    funcs: dict[str, _Func] = field(default_factory=dict)  # fvar -> a function ℕ/ℤ → ℕ/ℤ
+    apps: dict[tuple[str, ...], Any] = field(default_factory=dict)  # `f a` -> its omega-view atom
+
+
+@dataclass(frozen=True)
+class _Func:
+    name: str
+    arity: int
+    nat: bool  # its values are naturals
+    sym: Any  # z3 function (the full view: equal arguments, equal values)
 
 
 def _head(e: Expr) -> tuple[str | None, tuple[Expr, ...]]:
@@ -175,7 +189,24 @@ class _Translator:
             return -self.term(args[2])
         if name in ("Nat.cast", "Int.ofNat", "NatCast.natCast") and args:
             return self.term(args[-1])
+        if isinstance(e, App) and isinstance(e.fn, FVar) and e.fn.id in self.g.funcs:
+            return self._apply(e, self.g.funcs[e.fn.id])
         raise _Unsupported(f"term {name}")
+
+    def _apply(self, e: App, f: _Func) -> Any:
+        if len(e.args) != f.arity:
+            raise _Unsupported("a function applied to too few or too many arguments")
+        args = [self.term(a) for a in e.args]
+        if not self.omega:
+            return f.sym(*args)
+        # omega sees `f a` as an atom of its own, for each way of writing `a`.
+        key = (e.fn.id, *(z3.simplify(a).sexpr() for a in args))
+        atom = self.g.apps.get(key)
+        if atom is None:
+            atom = self.g.apps[key] = z3.Int(f"app{len(self.g.apps)}")
+            if f.nat:
+                self.g.hyps_omega.append(atom >= 0)
+        return atom
 
     def _nonlinear(self, e: Expr, full: Any, factors: tuple[Expr, Expr] | None, nat: bool) -> Any:
         if not self.omega:
@@ -246,11 +277,24 @@ _OPS = {"HAdd.hAdd": "+", "HSub.hSub": "-", "HMul.hMul": "*", "HDiv.hDiv": "/", 
         "HPow.hPow": "^"}
 
 
-def render(e: Expr, g: _Goal) -> str:
-    """A term as Lean source (fully parenthesised), or `_Unsupported`."""
+def render(e: Expr, g: _Goal, bound: Sequence[int | None] = ()) -> str:
+    """A term as Lean source (fully parenthesised), or `_Unsupported`. Loose bound variables
+    stand for the values `bound` (innermost last); a closed arithmetic term is computed."""
     lit = _literal(e)
+    if lit is None and bound and not any(True for _ in _fvars(e)):
+        values = [None if b is None else z3.IntVal(b) for b in bound]
+        with contextlib.suppress(_Unsupported, z3.Z3Exception, AttributeError):
+            v = z3.simplify(_Translator(g, False, values).term(e))
+            lit = v.as_long() if z3.is_int_value(v) else None
     if lit is not None:
         return str(lit) if lit >= 0 else f"({lit})"
+    if isinstance(e, BVar) and e.index < len(bound):
+        b = bound[-1 - e.index]
+        if b is None:
+            raise _Unsupported("a proof variable")
+        return _lit(b)
+    if isinstance(e, App) and isinstance(e.fn, FVar) and e.fn.id in g.funcs:
+        return f"({g.funcs[e.fn.id].name} {' '.join(render(a, g, bound) for a in e.args)})"
     if isinstance(e, FVar):
         v = g.vars.get(e.id)
         if v is None or not v.renderable:
@@ -258,11 +302,26 @@ def render(e: Expr, g: _Goal) -> str:
         return v.name
     name, args = _head(e)
     if name in _OPS and len(args) == 6:
-        return f"({render(args[4], g)} {_OPS[name]} {render(args[5], g)})"
+        return f"({render(args[4], g, bound)} {_OPS[name]} {render(args[5], g, bound)})"
     if name == "Neg.neg" and len(args) == 3:
-        return f"(-{render(args[2], g)})"
+        return f"(-{render(args[2], g, bound)})"
     if name in ("Nat.cast", "NatCast.natCast", "Int.ofNat") and args:
-        return f"(({render(args[-1], g)} : Int))"
+        return f"(({render(args[-1], g, bound)} : Int))"
+    raise _Unsupported(f"render {name}")
+
+
+def render_prop(e: Expr, g: _Goal, bound: Sequence[int | None] = ()) -> str:
+    """A comparison (or a conjunction of them) as Lean source, or `_Unsupported`."""
+    name, args = _head(e)
+    rel = {"Eq": "=", "Ne": "≠", "LE.le": "≤", "LT.lt": "<", "GE.ge": "≥", "GT.gt": ">"}.get(name or "")
+    if rel is not None and len(args) in (3, 4) and _num_type(args[0]):
+        a, b = args[-2:]
+        return f"{render(a, g, bound)} {rel} {render(b, g, bound)}"
+    if name in ("And", "Or") and len(args) == 2:
+        op = "∧" if name == "And" else "∨"
+        return f"({render_prop(args[0], g, bound)} {op} {render_prop(args[1], g, bound)})"
+    if isinstance(e, Forall) and not _mentions_bvar0(e.body):  # an implication
+        return f"({render_prop(e.type, g, bound)} → {render_prop(e.body, g, [*bound, None])})"
     raise _Unsupported(f"render {name}")
 
 
@@ -333,15 +392,25 @@ def propose(goal: GoalTerms, config: ProposalConfig | None = None) -> tuple[Prop
         if ty is not None and h.value is None:
             g.vars[h.fvar] = _Var(h.fvar, h.name, ty == "Nat", "✝" not in h.name)
             g.z[h.fvar] = z3.Int(f"v{len(g.z)}_{h.name}")
-    if not g.vars:
+    for h in goal.hypotheses:
+        if h.value is None and (f := _function_type(h.type, len(g.funcs))) is not None:
+            g.funcs[h.fvar] = replace(f, name=h.name)
+    if not g.vars and not g.funcs:
         return ()
+    for f in g.funcs.values():
+        if f.nat:
+            xs = [z3.Int(f"_a{i}") for i in range(f.arity)]
+            g.hyps_full.append(z3.ForAll(xs, f.sym(*xs) >= 0))
     for v in g.vars.values():
         if v.nat:
             g.hyps_full.append(g.z[v.fvar] >= 0)
             g.hyps_omega.append(g.z[v.fvar] >= 0)
+    foralls: list[tuple[HypTerm, Forall]] = []
     for h in goal.hypotheses:
-        if h.fvar in g.vars or h.value is not None:
+        if h.fvar in g.vars or h.fvar in g.funcs or h.value is not None:
             continue
+        if isinstance(h.type, Forall) and _num_type(h.type.type) and _mentions_bvar0(h.type.body):
+            foralls.append((h, h.type))
         try:
             full = _Translator(g, False).prop(h.type)
             omega = _Translator(g, True).prop(h.type)
@@ -364,6 +433,7 @@ def propose(goal: GoalTerms, config: ProposalConfig | None = None) -> tuple[Prop
     if t_omega is not None and solver.implies(g.hyps_omega, t_omega):
         return ()  # omega alone closes it; the prior proposes omega
     try:
+        out += _instantiations(g, goal, foralls, t_omega, solver, taken)
         out += _products_for_target(g, t_omega, solver)
         out += _bounds_and_splits(g, t_full, solver, taken)
         out += _residue_splits(g, taken)
@@ -517,7 +587,9 @@ def _case_split(v: _Var, lo: int, hi: int, taken: set[str], logit: float) -> lis
     why = f"{v.name} ∈ [{lo}, {hi}]"
     return [Proposal(f"{base} <;> subst {h} <;> omega", logit, "case_split", why),
             Proposal(f"{base} <;> subst {h} <;> simp_all", logit - 1.0, "case_split", why),
-            Proposal(f"{base} <;> subst {h} <;> decide", logit - 1.5, "case_split", why)]
+            Proposal(f"{base} <;> subst {h} <;> decide", logit - 1.5, "case_split", why),
+            # The cases left open, each then searched on its own (independent goals).
+            Proposal(f"{base} <;> subst {h}", logit - 2.0, "case_split", why)]
 
 
 def _collect_mods(e: Expr, g: _Goal) -> None:
@@ -570,6 +642,78 @@ def _residue_splits(g: _Goal, taken: set[str]) -> list[Proposal]:
             out.append(Proposal(f"{base} <;> simp [{lemmas}, {h}]", 4.3, "residue_split", why))
             out.append(Proposal(f"{base} <;> simp [{lemmas}, {h}] <;> omega", 3.6, "residue_split", why))
     return out
+
+
+def _function_type(ty: Expr, index: int) -> _Func | None:
+    """`ℕ/ℤ → … → ℕ/ℤ` (non-dependent) as an uninterpreted z3 function, else None."""
+    arity, sorts = 0, []
+    while isinstance(ty, Forall) and _num_type(ty.type) and not _mentions_bvar0(ty.body):
+        arity += 1
+        sorts.append(z3.IntSort())
+        ty = ty.body
+    res = _num_type(ty)
+    if arity == 0 or res is None:
+        return None
+    return _Func("", arity, res == "Nat", z3.Function(f"f{index}", *sorts, z3.IntSort()))
+
+
+def _numbers(goal: GoalTerms, g: _Goal) -> list[tuple[int | None, str | None]]:
+    """Instantiation candidates: the literals of the goal (and their neighbours) as values,
+    and its named variables, each as (value, variable id)."""
+    lits: set[int] = set()
+    for e in (goal.target, *(h.type for h in goal.hypotheses)):
+        stack: list[Expr] = [e] if e is not None else []
+        while stack:
+            x = stack.pop()
+            if (v := _literal(x)) is not None:
+                lits.update((v - 1, v, v + 1))
+            elif isinstance(x, App):
+                stack.extend(x.args)
+            elif isinstance(x, (Lam, Forall)):
+                stack += [x.type, x.body]
+    vals: list[tuple[int | None, str | None]] = [(v, None) for v in sorted(lits) if abs(v) <= 1000]
+    return vals + [(None, v.fvar) for v in g.vars.values() if v.renderable]
+
+
+def _instantiations(g: _Goal, goal: GoalTerms, foralls: list[tuple[HypTerm, Forall]], t_omega: Any,
+                    solver: _Solver, taken: set[str], most: int = 4) -> list[Proposal]:
+    """`have`s instantiating `∀ x, P x` hypotheses after which omega closes the target: all
+    candidate instances are tried at once, then dropped one at a time while the target stays
+    implied (the omega view, so the instances are what omega needs)."""
+    if t_omega is None or not foralls:
+        return []
+    cands: list[tuple[Any, str]] = []  # (z3 fact, Lean `have`)
+    for h, fa in foralls:
+        if "✝" in h.name:
+            continue
+        nat = _num_type(fa.type) == "Nat"
+        for val, fv in _numbers(goal, g)[:24]:
+            if val is not None and (nat and val < 0):
+                continue
+            x = z3.IntVal(val) if val is not None else g.z[fv]
+            try:
+                fact = _Translator(g, True, [x]).prop(fa.body)
+                if val is not None:
+                    stmt, arg = render_prop(fa.body, g, [val]), _lit(val)
+                else:
+                    stmt, arg = "", g.vars[fv].name
+            except (_Unsupported, z3.Z3Exception):
+                continue
+            name = _fresh(f"{h.name}_", taken | {c[1].split()[1] for c in cands})
+            have = f"have {name} : {stmt} := {h.name} {arg}" if stmt else f"have {name} := {h.name} {arg}"
+            cands.append((fact, have))
+    if not cands or not solver.implies([*g.hyps_omega, *(c[0] for c in cands)], t_omega):
+        return []
+    needed = list(cands)
+    for c in list(needed):
+        rest = [d for d in needed if d is not c]
+        if solver.implies([*g.hyps_omega, *(d[0] for d in rest)], t_omega):
+            needed = rest
+    if len(needed) > most:
+        return []
+    steps = "; ".join(c[1] for c in needed)
+    return [Proposal(f"({steps}; omega)", 5.4, "instance", "instances that make omega close it"),
+            Proposal(f"({steps}; simp_all)", 4.0, "instance", "the same instances, then simp_all")]
 
 
 def _witnesses(g: _Goal, target: Expr, solver: _Solver, limit: int = 3) -> list[Proposal]:

@@ -484,16 +484,18 @@ meta partial def nameMem (n : Name) (xs : List Name) : Bool :=
   | [] => false
   | x :: rest => x == n || nameMem n rest
 
-meta partial def constsOf (e : Expr) (acc : List Name) : List Name :=
-  match e with
-  | .const n _ => if nameMem n acc then acc else n :: acc
-  | .app f a => constsOf a (constsOf f acc)
-  | .lam _ t b _ => constsOf b (constsOf t acc)
-  | .forallE _ t b _ => constsOf b (constsOf t acc)
-  | .letE _ t v b _ => constsOf b (constsOf v (constsOf t acc))
-  | .mdata _ b => constsOf b acc
-  | .proj n _ b => constsOf b (if nameMem n acc then acc else n :: acc)
-  | _ => acc
+/-- The constants `e` mentions, added to `acc`. Lean's `getUsedConstants` visits each shared
+subterm once: a walk of the tree instead took 110 s on one omega proof (16 cases), where the
+kernel check took 2 s. Projections' structures are reached through the projected term's type. -/
+meta def constsOf (e : Expr) (acc : List Name) : List Name :=
+  addAll e.getUsedConstants 0 acc
+where
+  addAll (arr : Array Name) (i : Nat) (acc : List Name) : List Name :=
+    if h : i < arr.size then
+      let n := arr[i]
+      addAll arr (i + 1) (if nameMem n acc then acc else n :: acc)
+    else acc
+  termination_by arr.size - i
 
 meta partial def forallBody (e : Expr) : Expr :=
   match e with

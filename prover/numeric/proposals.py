@@ -9,7 +9,7 @@ product or power an opaque atom). Comparing the two tells which steps `omega` is
 - a case split `v = lo ∨ … ∨ v = hi` once the omega view bounds `v` (core Lean has no
   `interval_cases`), each case closed after `subst`;
 - a residue split `v % m = 0 ∨ … ∨ v % m = m - 1` for a modular target over a nonlinear term;
-- product facts that make the target itself linear;
+- product facts that make the target itself linear, and products of sums multiplied out;
 - values of a variable the hypotheses fix (`have hv : v = 26 := by omega`);
 - witnesses for an `∃` target, re-checked exactly by the evaluator when the goal is closed;
 - instantiations of `∀` hypotheses over ℕ/ℤ (functions of the goal read as uninterpreted
@@ -42,7 +42,7 @@ class Proposal:
 
     tactic: str
     logit: float
-    kind: str  # bound | case_split | residue_split | product | value | witness
+    kind: str  # bound | case_split | residue_split | product | distribute | value | witness | instance
     why: str = ""
 
 
@@ -435,6 +435,7 @@ def propose(goal: GoalTerms, config: ProposalConfig | None = None) -> tuple[Prop
     try:
         out += _instantiations(g, goal, foralls, t_omega, solver, taken)
         out += _products_for_target(g, t_omega, solver)
+        out += _distribute(g)
         out += _bounds_and_splits(g, t_full, solver, taken)
         out += _residue_splits(g, taken)
     except z3.Z3Exception:
@@ -501,6 +502,19 @@ def _products_for_target(g: _Goal, t_omega: Any, solver: _Solver) -> list[Propos
     steps = "; ".join(f"have : {c}" for c in cert)
     out.append(Proposal(f"({steps}; omega)", 5.2, "product", "product facts, then omega"))
     return out
+
+
+_DISTRIBUTE = {True: "Nat.add_mul, Nat.mul_add, Nat.sub_mul, Nat.mul_sub",
+               False: "Int.add_mul, Int.mul_add, Int.sub_mul, Int.mul_sub"}
+
+
+def _distribute(g: _Goal) -> list[Proposal]:
+    """Multiply out products of sums: to omega `(a + 5) * (b - 3)` and `a * b` are unrelated
+    atoms, after distributing they share `a * b`, and the bounds become certifiable."""
+    kinds = {atom.nat for atom in g.atoms.values() if atom.factors is not None and any(
+        _head(f)[0] in ("HAdd.hAdd", "HSub.hSub") for f in atom.factors)}
+    return [Proposal(f"simp only [{_DISTRIBUTE[nat]}] at *", 3.4, "distribute",
+                     "products of sums multiplied out") for nat in sorted(kinds)]
 
 
 def _bounds_and_splits(g: _Goal, t_full: Any, solver: _Solver, taken: set[str]) -> list[Proposal]:

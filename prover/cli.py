@@ -1,7 +1,7 @@
 """The `prover` command: a thin layer over the Python API.
 
 Subcommands: `setup`, `doctor`, `server start|status|stop`, `demo`, `prove`, `verify`, `check`,
-`bench`, `formalize`, `solve`, `formalize-eval`, `train`, `iterate`, `generate`.
+`bench`, `bench-compare`, `formalize`, `solve`, `formalize-eval`, `train`, `iterate`, `generate`.
 Commands that need Lean use the warm background server (started on first use, stopped after an
 idle timeout) unless `--no-daemon` is given, so the second command in a row does not pay the
 import again.
@@ -192,6 +192,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     return numeric_cli.run(args)
 
 
+def cmd_bench_compare(args: argparse.Namespace) -> int:
+    from prover.bench import compare
+
+    return compare.run(args)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from prover.bench import cli as bench_cli
 
@@ -248,6 +254,8 @@ _DELEGATED: tuple[tuple[str, str, str, str, Callable[[argparse.Namespace], int],
      "add_arguments", cmd_check, True),
     ("bench", "run miniF2F or ProofNet: parallel, resumable, with a summary", "prover.bench.cli",
      "add_arguments", cmd_bench, False),
+    ("bench-compare", "two `prover bench` runs side by side: proved, expansions, model time",
+     "prover.bench.compare", "add_arguments", cmd_bench_compare, False),
     ("formalize", "natural language to ranked, checked Lean statements", "prover.formalize.cli",
      "add_formalize_arguments", cmd_formalize, True),
     ("solve", "answer a question: sympy, Lean statement, search, verified proof", "prover.formalize.cli",

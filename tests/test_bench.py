@@ -155,6 +155,35 @@ def test_resume_refuses_other_settings(tmp_path: Path) -> None:
         run_benchmark(RunConfig(out_dir=tmp_path), [])
 
 
+def test_compare_counts_each_side_over_the_problems_both_searched(tmp_path: Path) -> None:
+    from prover.bench.compare import compare, load_leg
+
+    def write(run: str, rows: list[tuple[str, str, Status, int, float]]) -> Path:
+        d = tmp_path / run
+        d.mkdir()
+        recs = [ProblemResult("minif2f", n, split, "amc", st, Elaboration.CORE, {}, expansions=e,
+                              search_seconds=10.0, stats={"model_seconds": m})
+                for n, split, st, e, m in rows]
+        lines = "".join(json.dumps(r.to_json()) + "\n" for r in recs)
+        (d / "results.jsonl").write_text(lines, encoding="utf-8")
+        return d
+
+    P, F, M = Status.PROVED, Status.BUDGET_EXHAUSTED, Status.NEEDS_MATHLIB
+    a = write("prior", [("p1", "valid", P, 2, 0.0), ("p2", "valid", F, 50, 0.0), ("p3", "test", P, 4, 0.0),
+                        ("p4", "test", M, 0, 0.0), ("p5", "test", F, 9, 0.0)])
+    b = write("numeric", [("p1", "valid", P, 1, 1.0), ("p2", "valid", P, 3, 2.0), ("p3", "test", F, 60, 4.0),
+                          ("p4", "test", M, 0, 0.0)])
+    text = compare(load_leg(a), load_leg(b))
+    # p4 was not searched and p5 only by one run: three problems in common.
+    assert "Problems both runs searched: 3." in text
+    assert "| **total** | 3 | **2** | **2** | 1 | 1 | 1 |" in text
+    assert "| split valid | 2 | **1** | **2** | 1 | 0 | 1 |" in text
+    assert "| split test | 1 | **1** | **0** | 0 | 1 | 0 |" in text
+    assert "| expansions per proof (its own proofs) | 3.0 (median 3) | 2.0 (median 2) |" in text
+    assert "total / in the models | 30 s / 7 s (23.3 %)" in text
+    assert "Proved by A only: p3." in text and "Proved by B only: p2." in text
+
+
 # ------------------------------------------------------------------------ worker processes
 
 

@@ -106,3 +106,30 @@ def test_forall_instances_make_omega_close_the_goal(lean_server: LeanServer) -> 
     assert isinstance(lean_server.run_tactic(root, inst[0].tactic), ProofFinished)
     res = _search(lean_server, NumericProposalPolicy(BuiltinPolicy(), lean_server), RECURRENCE)
     assert res.status is SearchStatus.PROVED and res.stats.expansions == 1, res.message
+
+
+# The third example: the two products are unrelated atoms to omega until multiplied out.
+ROWS = PRELUDE + ("theorem rows_seats (rows seats : ℕ) (h₀ : rows * seats = 450) "
+                  "(h₁ : (rows + 5) * (seats - 3) = 450) : rows = 25")
+
+
+def test_multiplied_out_products_make_the_bounds_certifiable(lean_server: LeanServer) -> None:
+    def proposals(st: ProofState, kind: str) -> list[str]:
+        return [p.tactic for p in propose(lean_server.goal_terms(st)[0]) if p.kind == kind]
+
+    root = lean_server.open_proof(ROWS)
+    assert isinstance(root, ProofState)
+    # Before: no bound on rows is certified (its products are not the ones h₀ speaks of).
+    certified = [t for t in proposals(root, "bound") if "mul_le_mul" in t]
+    assert not any(t.startswith("have hrows : rows ≤") for t in certified), certified
+    dist = proposals(root, "distribute")
+    assert dist == ["simp only [Nat.add_mul, Nat.mul_add, Nat.sub_mul, Nat.mul_sub] at *"], dist
+    expanded = lean_server.run_tactic(root, dist[0])
+    assert isinstance(expanded, ProofState), expanded
+    bound = [t for t in proposals(expanded, "bound") if t.startswith("have hrows : rows ≤ 25 :=")]
+    assert bound and "Nat.mul_le_mul" in bound[0], proposals(expanded, "bound")
+    bounded = lean_server.run_tactic(expanded, bound[0])
+    assert isinstance(bounded, ProofState), bounded
+    splits = [t for t in proposals(bounded, "case_split") if t.endswith("<;> omega")]
+    assert splits, proposals(bounded, "case_split")
+    assert isinstance(lean_server.run_tactic(bounded, splits[0]), ProofFinished)

@@ -1,0 +1,119 @@
+"""The built-in prior with and without the numeric model's proposals, side by side, on our own
+problems (`benchmarks/data/proposal_problems.py`; miniF2F figures come from `prover bench`).
+
+    .venv/bin/python benchmarks/bench_proposals.py [--out benchmarks/results/numeric_proposals/own.md]
+
+Per problem both legs run back to back on one Lean server, same budget: the prior alone, then
+the prior plus the numeric proposals (`search.policies.numeric_proposals`). Both legs have the
+numeric prune hook and the goal-size value. Prints a Markdown table: status, expansions, wall
+time, and the numeric model's share of the second leg's wall time. Exits 1 if a false problem is
+reported proved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+from prover.lean import LeanConfig, LeanServer
+from prover.verify import Verifier
+from search.best_first import BestFirstSearch, SearchConfig
+from search.policies.builtin import BuiltinPolicy
+from search.policies.numeric_proposals import NumericProposalPolicy
+from search.prune import NumericPruneHook
+from search.result import SearchResult
+from search.values.simple import GoalSizeValue
+
+HERE = Path(__file__).resolve().parent
+
+
+def _problems() -> tuple:  # type: ignore[type-arg]
+    spec = importlib.util.spec_from_file_location("proposal_problems", HERE / "data" / "proposal_problems.py")
+    if spec is None or spec.loader is None:
+        raise ImportError("cannot load benchmarks/data/proposal_problems.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["proposal_problems"] = mod  # dataclasses look their module up while building
+    spec.loader.exec_module(mod)
+    return mod.PROBLEMS  # type: ignore[no-any-return]
+
+
+def _cell(r: SearchResult) -> str:
+    return f"{r.status.value} | {r.stats.expansions} | {r.stats.wall_seconds:.1f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runtime", default="auto")
+    ap.add_argument("--max-expansions", type=int, default=200)
+    ap.add_argument("--wall-time", type=float, default=45.0)
+    ap.add_argument("--only", nargs="*", default=None, help="problem names to run")
+    ap.add_argument("--out", type=Path, default=None, help="also write the Markdown report here")
+    args = ap.parse_args(argv)
+    problems = [p for p in _problems() if not args.only or p.name in args.only]
+    cfg = SearchConfig(max_expansions=args.max_expansions, wall_time=args.wall_time)
+    rows = []
+    with LeanServer(LeanConfig(runtime=args.runtime)) as server:
+        verifier = Verifier(server)
+
+        def run(policy: object, snippet: str) -> SearchResult:
+            return BestFirstSearch(server, policy, GoalSizeValue(), cfg, verifier=verifier,  # type: ignore[arg-type]
+                                   prune_hook=NumericPruneHook(lean=server)).search(snippet)
+
+        run(BuiltinPolicy(), "theorem warm (n : Nat) : n + 0 = n")  # warm-up, not counted
+        for p in problems:
+            prior = run(BuiltinPolicy(), p.snippet)
+            numeric_policy = NumericProposalPolicy(BuiltinPolicy(), server)
+            numeric = run(numeric_policy, p.snippet)
+            rows.append((p, prior, numeric, numeric_policy.numeric_seconds))
+            print(f"{p.name:18} prior={prior.status.value:16} numeric={numeric.status.value:16} "
+                  f"{numeric_policy.numeric_seconds:.1f}s numeric of {numeric.stats.wall_seconds:.1f}s",
+                  flush=True)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                            cwd=HERE).stdout.strip()
+    true_rows = [r for r in rows if r[0].true]
+    unsound = [r[0].name for r in rows if not r[0].true and (r[1].proved or r[2].proved)]
+    num_s = sum(r[3] for r in rows)
+    num_wall = sum(r[2].stats.wall_seconds for r in rows)
+    lines = [
+        "# Numeric proposals on our own problems (prior alone vs. prior + proposals)",
+        "",
+        f"{len(rows)} problems from `benchmarks/data/proposal_problems.py` (ours, not miniF2F), "
+        f"`benchmarks/bench_proposals.py`, commit {commit}. Budget per leg: {cfg.max_expansions} "
+        f"expansions, {cfg.wall_time:g} s wall, tactic timeout {cfg.tactic_timeout:g} s, k={cfg.k}; both "
+        "legs with the goal-size value and the numeric prune hook, one Lean server, legs back to back "
+        f"per problem. Machine: {platform.machine()}, Python {platform.python_version()}.",
+        "",
+        f"- true problems proved: prior **{sum(r[1].proved for r in true_rows)} / {len(true_rows)}**, "
+        f"prior + proposals **{sum(r[2].proved for r in true_rows)} / {len(true_rows)}**",
+        f"- false problems reported proved: {len(unsound)}",
+        f"- numeric model's share of the proposal leg's wall time: {100 * num_s / max(num_wall, 1e-9):.1f} % "
+        f"({num_s:.1f} s of {num_wall:.1f} s)",
+        "",
+        "| problem | category | prior | exp. | wall s | + proposals | exp. | wall s | numeric s "
+        "| proof with proposals |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for p, a, b, s in rows:
+        proof = " ; ".join(b.tactics) if b.proved else b.message
+        proof = proof.replace("|", "\\|").replace("\n", " ")
+        if len(proof) > 300:
+            proof = proof[:299] + "…"
+        lines.append(f"| {p.name} | {p.category}{'' if p.true else ' (false)'} | {_cell(a)} | {_cell(b)} "
+                     f"| {s:.1f} | {proof} |")
+    report = "\n".join(lines) + "\n"
+    print()
+    print(report)
+    if args.out:
+        args.out.write_text(report, encoding="utf-8")
+    if unsound:
+        print(f"FALSE PROBLEMS REPORTED PROVED: {unsound}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -32,6 +32,14 @@ HONEST = [
     ("omega-heavy", "theorem heavy (x y z w : Nat) (h1 : 3*x + 5*y + 7*z + 11*w = 1000) "
      "(h2 : 13*x + 17*y + 19*z + 23*w = 3001) (h3 : 29*x + 31*y + 37*z + 41*w = 7777) : "
      "x + y + z + w ≠ 12345", "omega"),
+    # A proof the numeric model's case split produces: 16 omega proofs in one term.
+    ("case-split-16", "theorem rs (rows seats : Nat) (h₀ : rows * seats = 450) "
+     "(h₁ : (rows + 5) * (seats - 3) = 450) : rows = 25",
+     "simp only [Nat.add_mul, Nat.mul_add, Nat.sub_mul, Nat.mul_sub] at *\n"
+     "  have hseats : seats ≤ 18 := (Classical.byContradiction fun hc => by have : 30 * 21 ≤ rows * seats "
+     ":= Nat.mul_le_mul (by omega) (by omega); omega)\n"
+     "  rcases (by omega : " + " ∨ ".join(f"seats = {c}" for c in range(3, 19)) + ") with "
+     + " | ".join(["hcase"] * 16) + " <;> subst hcase <;> omega"),
 ]
 HOSTILE = [
     ("sorry (guard)", "theorem t : 1 = 2", "sorry"),

@@ -386,11 +386,14 @@ class _Run:
         return None
 
     def _path(self, node: Node) -> Iterator[Node]:
-        """`node` and its ancestors along the path that first reached it."""
-        cur: Node | None = node
-        while cur is not None:
+        """`node` and its ancestors along the path that first reached it, up to the root (whose
+        parents, if any, are merged edges back to it: following them would go round forever)."""
+        cur = node
+        while True:
             yield cur
-            cur = self.t.nodes[cur.parents[0]] if cur.parents else None
+            if cur.id == 0 or not cur.parents:
+                return
+            cur = self.t.nodes[cur.parents[0]]
 
     def _goal_closed(self, parent: Node, state: ProofState) -> Node | None:
         """The nearest state on the path to `parent` (itself included) whose first goal `state`

@@ -36,6 +36,10 @@ TRANSITIONS = {
     ("V", "v1"): "QED",
     ("F", "f1"): "G",
     ("G", "g1"): "F",
+    ("R", "r1"): "S",
+    ("S", "back"): "R",  # a merged edge back to the root: the root gets a parent
+    ("S", "s1"): "T",
+    ("T", "t1"): "QED",
 }
 
 
@@ -317,3 +321,19 @@ def test_config_validation() -> None:
     with pytest.raises(ValueError):
         SearchConfig(wall_time=0)
     assert EdgeOutcome("crashed") is EdgeOutcome.CRASHED
+
+
+def test_a_merge_back_into_the_root_ends_the_walk_up_the_tree() -> None:
+    # Every new state walks its path up to the root (independent goals); a root with a merged
+    # parent must not send that walk round the cycle forever.
+    import threading
+
+    policy = ScriptedPolicy({"R": [("r1", -0.1)], "S": [("back", -0.1), ("s1", -0.2)], "T": [("t1", -0.1)]})
+    search, _ = _search(policy)
+    out: list = []
+    worker = threading.Thread(target=lambda: out.append(search.search("theorem t : R")), daemon=True)
+    worker.start()
+    worker.join(timeout=10)
+    assert out, "the search did not end"
+    assert out[0].status is SearchStatus.PROVED and out[0].tactics == ("r1", "s1", "t1")
+    assert out[0].stats.merged == 1

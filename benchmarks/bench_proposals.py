@@ -13,11 +13,12 @@ reported proved.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import platform
 import subprocess
 import sys
 from pathlib import Path
+
+from problem_sets import emit, load_problems
 
 from prover.lean import LeanConfig, LeanServer
 from prover.verify import Verifier
@@ -29,16 +30,6 @@ from search.result import SearchResult
 from search.values.simple import GoalSizeValue
 
 HERE = Path(__file__).resolve().parent
-
-
-def _problems() -> tuple:  # type: ignore[type-arg]
-    spec = importlib.util.spec_from_file_location("proposal_problems", HERE / "data" / "proposal_problems.py")
-    if spec is None or spec.loader is None:
-        raise ImportError("cannot load benchmarks/data/proposal_problems.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["proposal_problems"] = mod  # dataclasses look their module up while building
-    spec.loader.exec_module(mod)
-    return mod.PROBLEMS  # type: ignore[no-any-return]
 
 
 def _cell(r: SearchResult) -> str:
@@ -53,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", nargs="*", default=None, help="problem names to run")
     ap.add_argument("--out", type=Path, default=None, help="also write the Markdown report here")
     args = ap.parse_args(argv)
-    problems = [p for p in _problems() if not args.only or p.name in args.only]
+    problems = [p for p in load_problems("proposal_problems") if not args.only or p.name in args.only]
     cfg = SearchConfig(max_expansions=args.max_expansions, wall_time=args.wall_time)
     rows = []
     with LeanServer(LeanConfig(runtime=args.runtime)) as server:
@@ -104,15 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             proof = proof[:299] + "…"
         lines.append(f"| {p.name} | {p.category}{'' if p.true else ' (false)'} | {_cell(a)} | {_cell(b)} "
                      f"| {s:.1f} | {proof} |")
-    report = "\n".join(lines) + "\n"
-    print()
-    print(report)
-    if args.out:
-        args.out.write_text(report, encoding="utf-8")
-    if unsound:
-        print(f"FALSE PROBLEMS REPORTED PROVED: {unsound}", file=sys.stderr)
-        return 1
-    return 0
+    return emit("\n".join(lines) + "\n", args.out, unsound)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ warm-up search are excluded (paid once per process).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import platform
 import statistics
 import sys
@@ -24,6 +23,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+
+from problem_sets import emit, load_problems
 
 from prover.lean import LeanConfig, LeanError, LeanServer, LeanServerError, ProofFinished
 from prover.verify import Verifier
@@ -33,18 +34,6 @@ from search.policies.builtin import BuiltinPolicy
 from search.prune import NumericPruneHook
 from search.result import SearchResult
 from search.values.simple import GoalSizeValue
-
-HERE = Path(__file__).resolve().parent
-
-
-def _problems() -> tuple:  # type: ignore[type-arg]
-    spec = importlib.util.spec_from_file_location("search_problems", HERE / "data" / "search_problems.py")
-    if spec is None or spec.loader is None:
-        raise ImportError("cannot load benchmarks/data/search_problems.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["search_problems"] = mod  # dataclasses look their module up while building
-    spec.loader.exec_module(mod)
-    return mod.PROBLEMS  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -120,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--plot", type=Path, default=None, help="also write the proved-vs-time curve (PNG)")
     args = ap.parse_args(argv)
 
-    problems = [p for p in _problems() if (not args.only or p.name in args.only)
+    problems = [p for p in load_problems("search_problems") if (not args.only or p.name in args.only)
                 and (args.category is None or p.category == args.category)]
     cfg = SearchConfig(k=args.k, max_expansions=args.max_expansions, wall_time=args.wall_time)
     rows = []
@@ -202,15 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         _plot(args.plot, [r[2].stats.wall_seconds for r in true_rows if r[2].proved],
               [r[1].seconds for r in true_rows if r[1].proved], len(true_rows), cfg.wall_time)
         lines += ["", f"![proved vs. time]({args.plot.name})"]
-    report = "\n".join(lines) + "\n"
-    print()
-    print(report)
-    if args.out:
-        args.out.write_text(report, encoding="utf-8")
-    if unsound:
-        print(f"FALSE PROBLEMS REPORTED PROVED: {unsound}", file=sys.stderr)
-        return 1
-    return 0
+    return emit("\n".join(lines) + "\n", args.out, unsound)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 Competition-style ℕ/ℤ problems whose proofs need what the numeric model proposes: a bound and a
 bounded case split, a residue split, a product fact, products multiplied out, a witness, or
-instances of a `∀` hypothesis. The first three are the issue's own examples; the others were
+instances of a `∀` hypothesis. The first three are the issue's own examples, which the proposal
+code was developed against; they are miniF2F statements (amc12a_2015_p10, numbertheory_sqmod4in01d,
+mathd_algebra_69), so they are not independent of the miniF2F figures. The other thirteen were
 written for this benchmark, generic, not modelled on any miniF2F statement. One is false and must
 stay unproved. Categories: split, residue, product, witness, instance, false.
 """

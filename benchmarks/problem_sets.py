@@ -1,0 +1,34 @@
+"""What the problem-set benchmarks share: loading a problem file from `benchmarks/data/` and
+ending with the report (printed, written, and exit 1 if a false problem was reported proved)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def load_problems(module: str) -> tuple[Any, ...]:
+    """`PROBLEMS` of `benchmarks/data/<module>.py`."""
+    spec = importlib.util.spec_from_file_location(module, DATA / f"{module}.py")
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load benchmarks/data/{module}.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[module] = mod  # dataclasses look their module up while building
+    spec.loader.exec_module(mod)
+    return mod.PROBLEMS  # type: ignore[no-any-return]
+
+
+def emit(report: str, out: Path | None, unsound: list[str]) -> int:
+    """Print and (with `out`) write the report; the exit code: 1 if a false problem was proved."""
+    print()
+    print(report)
+    if out:
+        out.write_text(report, encoding="utf-8")
+    if unsound:
+        print(f"FALSE PROBLEMS REPORTED PROVED: {unsound}", file=sys.stderr)
+        return 1
+    return 0

@@ -55,6 +55,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="alpha: cumulative log-probability / depth**alpha")
     model.add_argument("--no-numeric-prune", action="store_true",
                        help="do not prune states whose goals the numeric checker refutes")
+    model.add_argument("--no-independent-goals", action="store_true",
+                       help="search a state's goals together, not one at a time")
 
     out = parser.add_argument_group("output")
     out.add_argument("--tree", type=Path, action="append", default=[],
@@ -85,7 +87,8 @@ def run(args: argparse.Namespace, *, server: LeanServer | None = None) -> int:
         config = SearchConfig(
             k=args.k, max_expansions=args.max_expansions, wall_time=args.wall_time,
             tactic_timeout=args.tactic_timeout, heartbeats=args.heartbeats, max_depth=args.max_depth,
-            value_weight=args.value_weight, length_normalisation=args.length_normalisation)
+            value_weight=args.value_weight, length_normalisation=args.length_normalisation,
+            independent_goals=not args.no_independent_goals)
         policy = make_policy(args.policy, snippet, model=args.model, options=_policy_options(args),
                              lean=server)
         value = make_value(args.value, model=args.value_model,

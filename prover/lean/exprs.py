@@ -127,6 +127,21 @@ class GoalTerms:
     too_large: bool = False
 
 
+def mentions_bvar(e: Expr, i: int = 0) -> bool:
+    """Whether `e` mentions bound variable `i` (de Bruijn, counted from where `e` stands)."""
+    if isinstance(e, BVar):
+        return e.index == i
+    if isinstance(e, App):
+        return mentions_bvar(e.fn, i) or any(mentions_bvar(a, i) for a in e.args)
+    if isinstance(e, (Lam, Forall)):
+        return mentions_bvar(e.type, i) or mentions_bvar(e.body, i + 1)
+    if isinstance(e, Let):
+        return mentions_bvar(e.type, i) or mentions_bvar(e.value, i) or mentions_bvar(e.body, i + 1)
+    if isinstance(e, Proj):
+        return mentions_bvar(e.expr, i)
+    return False
+
+
 def level_from_json(d: dict[str, Any]) -> Level:
     k = d["k"]
     if k == "succ":

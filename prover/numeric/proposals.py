@@ -28,7 +28,19 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from prover.lean.exprs import App, BVar, Const, Expr, Forall, FVar, GoalTerms, HypTerm, Lam, NatLit
+from prover.lean.exprs import (
+    App,
+    BVar,
+    Const,
+    Expr,
+    Forall,
+    FVar,
+    GoalTerms,
+    HypTerm,
+    Lam,
+    NatLit,
+    mentions_bvar,
+)
 
 try:  # z3 is optional: without it there are no proposals
     import z3
@@ -244,20 +256,10 @@ class _Translator:
         if name in ("And", "Or", "Iff") and len(args) == 2:
             a, b = self.prop(args[0]), self.prop(args[1])
             return z3.And(a, b) if name == "And" else z3.Or(a, b) if name == "Or" else a == b
-        if isinstance(e, Forall) and not _mentions_bvar0(e.body):
+        if isinstance(e, Forall) and not mentions_bvar(e.body):
             return z3.Implies(self.prop(e.type), _Translator(self.g, self.omega, [*self.bound, None])
                               .prop(e.body))
         raise _Unsupported(f"proposition {name}")
-
-
-def _mentions_bvar0(e: Expr, depth: int = 0) -> bool:
-    if isinstance(e, BVar):
-        return e.index == depth
-    if isinstance(e, App):
-        return _mentions_bvar0(e.fn, depth) or any(_mentions_bvar0(a, depth) for a in e.args)
-    if isinstance(e, (Lam, Forall)):
-        return _mentions_bvar0(e.type, depth) or _mentions_bvar0(e.body, depth + 1)
-    return False
 
 
 def _is_const(t: Any) -> bool:
@@ -320,7 +322,7 @@ def render_prop(e: Expr, g: _Goal, bound: Sequence[int | None] = ()) -> str:
     if name in ("And", "Or") and len(args) == 2:
         op = "∧" if name == "And" else "∨"
         return f"({render_prop(args[0], g, bound)} {op} {render_prop(args[1], g, bound)})"
-    if isinstance(e, Forall) and not _mentions_bvar0(e.body):  # an implication
+    if isinstance(e, Forall) and not mentions_bvar(e.body):  # an implication
         return f"({render_prop(e.type, g, bound)} → {render_prop(e.body, g, [*bound, None])})"
     raise _Unsupported(f"render {name}")
 
@@ -409,7 +411,7 @@ def propose(goal: GoalTerms, config: ProposalConfig | None = None) -> tuple[Prop
     for h in goal.hypotheses:
         if h.fvar in g.vars or h.fvar in g.funcs or h.value is not None:
             continue
-        if isinstance(h.type, Forall) and _num_type(h.type.type) and _mentions_bvar0(h.type.body):
+        if isinstance(h.type, Forall) and _num_type(h.type.type) and mentions_bvar(h.type.body):
             foralls.append((h, h.type))
         try:
             full = _Translator(g, False).prop(h.type)
@@ -437,7 +439,7 @@ def propose(goal: GoalTerms, config: ProposalConfig | None = None) -> tuple[Prop
         out += _products_for_target(g, t_omega, solver)
         out += _distribute(g)
         out += _bounds_and_splits(g, t_full, solver, taken)
-        out += _residue_splits(g, taken)
+        out += _residue_splits(g, taken, cfg.max_modulus)
     except z3.Z3Exception:
         pass
     seen: set[str] = set()
@@ -636,11 +638,11 @@ _INT_MOD_LEMMAS = ("Int.pow_succ, Int.pow_zero, Int.mul_emod, Int.add_emod, Int.
                    "Int.dvd_iff_emod_eq_zero")
 
 
-def _residue_splits(g: _Goal, taken: set[str]) -> list[Proposal]:
+def _residue_splits(g: _Goal, taken: set[str], max_modulus: int) -> list[Proposal]:
     out: list[Proposal] = []
     done: set[tuple[str, int]] = set()
     for dividend, m in g.has_mod:
-        if m > 12 or not _nonlinear(dividend):
+        if m > max_modulus or not _nonlinear(dividend):
             continue
         for fv in set(_fvars(dividend)):
             v = g.vars.get(fv)
@@ -661,7 +663,7 @@ def _residue_splits(g: _Goal, taken: set[str]) -> list[Proposal]:
 def _function_type(ty: Expr, index: int) -> _Func | None:
     """`ℕ/ℤ → … → ℕ/ℤ` (non-dependent) as an uninterpreted z3 function, else None."""
     arity, sorts = 0, []
-    while isinstance(ty, Forall) and _num_type(ty.type) and not _mentions_bvar0(ty.body):
+    while isinstance(ty, Forall) and _num_type(ty.type) and not mentions_bvar(ty.body):
         arity += 1
         sorts.append(z3.IntSort())
         ty = ty.body
@@ -697,11 +699,12 @@ def _instantiations(g: _Goal, goal: GoalTerms, foralls: list[tuple[HypTerm, Fora
     if t_omega is None or not foralls:
         return []
     cands: list[tuple[Any, str]] = []  # (z3 fact, Lean `have`)
+    numbers = _numbers(goal, g)[:24]
     for h, fa in foralls:
         if "✝" in h.name:
             continue
         nat = _num_type(fa.type) == "Nat"
-        for val, fv in _numbers(goal, g)[:24]:
+        for val, fv in numbers:
             if val is not None and (nat and val < 0):
                 continue
             x = z3.IntVal(val) if val is not None else g.z[fv]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from prover.lean.exprs import App, Const, Expr, Forall, FVar, NatLit
+from prover.lean.exprs import App, Const, Expr, Forall, FVar, NatLit, mentions_bvar
 from prover.numeric import nodes as N
 from prover.numeric.errors import Undetermined, Unsupported
 from prover.numeric.types import Num
@@ -237,7 +237,7 @@ class TermsTranslator:
         if isinstance(e, FVar) and e.id in self.lets:
             return self.truth(self.lets[e.id])
         if isinstance(e, Forall):
-            if self._probe.is_prop(e.type) and not T._mentions_bvar(e.body, 0):
+            if self._probe.is_prop(e.type) and not mentions_bvar(e.body):
                 return z3.Implies(self.truth(e.type), self.truth(T._lower(e.body)))
             raise Unsupported("a quantifier")
         if not isinstance(e, App) or not isinstance(e.fn, Const):

@@ -20,7 +20,20 @@ from enum import Enum
 from fractions import Fraction
 from typing import Any
 
-from prover.lean.exprs import App, BVar, Const, Expr, Forall, FVar, Lam, Let, NatLit, Proj, Sort
+from prover.lean.exprs import (
+    App,
+    BVar,
+    Const,
+    Expr,
+    Forall,
+    FVar,
+    Lam,
+    Let,
+    NatLit,
+    Proj,
+    Sort,
+    mentions_bvar,
+)
 from prover.numeric import lean_semantics as ls
 from prover.numeric.errors import Undetermined, Unsupported
 
@@ -616,7 +629,7 @@ class Evaluator:
         if var_ty == NAT and guard is not None:
             name, args = _head(guard)
             if name in ("LT.lt", "LE.le") and len(args) == 4 and args[2] == BVar(0) \
-                    and not _mentions_bvar(args[3], 0) and standard_instance(args[1], _RELS[name], NAT):
+                    and not mentions_bvar(args[3], 0) and standard_instance(args[1], _RELS[name], NAT):
                 try:
                     top = self.value(_lower(args[3]), bound, NAT)
                 except (Unsupported, Undetermined):
@@ -627,7 +640,7 @@ class Evaluator:
         return dom
 
     def _forall(self, e: Forall, bound: Sequence[tuple[Ty | None, Any]]) -> bool | None:
-        if self.is_prop(e.type) and not _mentions_bvar(e.body, 0):
+        if self.is_prop(e.type) and not mentions_bvar(e.body, 0):
             premise = self.truth(e.type, bound)
             if premise is False:
                 return True
@@ -671,20 +684,6 @@ class Evaluator:
             if r is None:
                 undecided = True
         return False if dom.complete and not undecided else None
-
-
-def _mentions_bvar(e: Expr, i: int) -> bool:
-    if isinstance(e, BVar):
-        return e.index == i
-    if isinstance(e, App):
-        return _mentions_bvar(e.fn, i) or any(_mentions_bvar(a, i) for a in e.args)
-    if isinstance(e, (Lam, Forall)):
-        return _mentions_bvar(e.type, i) or _mentions_bvar(e.body, i + 1)
-    if isinstance(e, Let):
-        return _mentions_bvar(e.type, i) or _mentions_bvar(e.value, i) or _mentions_bvar(e.body, i + 1)
-    if isinstance(e, Proj):
-        return _mentions_bvar(e.expr, i)
-    return False
 
 
 def _shift(e: Expr, by: int, cutoff: int = 0) -> Expr:

@@ -376,7 +376,7 @@ class _Run:
             self.closed[solved.id] = child
             self._close_dominated(solved, child)
         if (by := self._dominating(node, child)) is not None:
-            self._prune(child, PruneReason.DOMINATED, f"its goals include all of node {by.id}'s")
+            self._prune_dominated(child, by)
         elif (why := self._prune_reason(res)) is not None:
             self._prune(child, PruneReason.HOOK, why)
         elif depth >= self.cfg.max_depth:
@@ -425,7 +425,10 @@ class _Run:
                 seen.add(c.id)
                 todo.append(c)
                 if c.status is NodeStatus.OPEN and not c.expanded and _ends_with(c.state.key, done.state.key):
-                    self._prune(c, PruneReason.DOMINATED, f"its goals include all of node {done.id}'s")
+                    self._prune_dominated(c, done)
+
+    def _prune_dominated(self, node: Node, by: Node) -> None:
+        self._prune(node, PruneReason.DOMINATED, f"its goals include all of node {by.id}'s")
 
     def _maybe_raise(self, node: Node, logprob: float, depth: int) -> None:
         """A merged edge found a better path to an open node: requeue it with that priority."""

@@ -17,7 +17,7 @@ from search.policies.numeric_proposals import NumericProposalPolicy
 from search.result import SearchStatus
 
 pytestmark = pytest.mark.lean
-pytest.importorskip("z3")
+pytest.importorskip("z3", reason="z3-solver not installed: pip install -e '.[smt]'")
 
 PRELUDE = 'set_option autoImplicit false\nnotation "ℕ" => Nat\nnotation "ℤ" => Int\n'
 # The issue's own examples (written there before any miniF2F failure was looked at).

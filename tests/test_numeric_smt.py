@@ -15,7 +15,7 @@ from prover.numeric.checker import Verdict
 from prover.numeric.typed import TypedConfig, check_state
 from search.policies.builtin import BuiltinPolicy
 
-pytest.importorskip("z3")
+pytest.importorskip("z3", reason="z3-solver not installed: pip install -e '.[smt]'")
 
 # (statement, a check of the counterexample by plain Python on its values)
 HARD_FALSE = [

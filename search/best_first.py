@@ -160,6 +160,12 @@ class BestFirstSearch:
         Never raises for Lean's verdicts or Lean faults: those end up in the result's status
         and message. Raises only for programming errors (and `KeyboardInterrupt`).
         """
+        ready = getattr(self.server, "ensure_running", None)
+        if callable(ready):
+            # A Lean killed when the previous search's deadline cut a tactic restarts here, before
+            # this search's clock starts: a restart owed by one problem is not charged to the next.
+            with contextlib.suppress(LeanServerError):
+                ready()
         return _Run(self, snippet).run()
 
 

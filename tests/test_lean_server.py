@@ -166,6 +166,22 @@ def test_wall_clock_timeout_kills_and_restarts(lean_server: LeanServer) -> None:
     assert lean_server.alive and lean_server.pid != pid
 
 
+def test_a_request_cut_by_the_callers_deadline_keeps_lean_alive(lean_server: LeanServer) -> None:
+    st = lean_server.open_proof("theorem cut (a b : Nat) : a + b = b + a := by")
+    assert isinstance(st, ProofState)
+    pid, restarts, anomalies = lean_server.pid, lean_server.stats.restarts, lean_server.anomalies
+    # ~2.4 s of simp here: longer than the caller's 0.3 s, shorter than `cut_reply_wait` (5 s).
+    medium = ("have : (a + b + 1) ^ 7 = 0 := by "
+              "simp only [Nat.pow_succ, Nat.mul_add, Nat.add_mul, Nat.pow_zero]")
+    with lean_server.deadline(time.monotonic() + 0.3), pytest.raises(LeanTimeout):
+        lean_server.run_tactic(st, medium, timeout=60)
+    assert lean_server.alive and lean_server.pid == pid
+    # The next request waits for the late reply instead of paying for a restart.
+    assert isinstance(lean_server.run_tactic(st, "omega"), ProofFinished)
+    assert lean_server.pid == pid and lean_server.stats.restarts == restarts
+    assert lean_server.sync() == anomalies  # the late reply was the one expected, not an anomaly
+
+
 def test_crash_mid_request_then_restart(lean_server: LeanServer) -> None:
     st = lean_server.open_proof(COMM)
     assert isinstance(st, ProofState)

@@ -123,6 +123,22 @@ def test_survives_lean_crash_mid_search(lean_server: LeanServer) -> None:
     assert lean_server.alive
 
 
+def test_a_restart_owed_by_the_last_search_is_not_charged_to_the_next(lean_server: LeanServer) -> None:
+    from prover.lean import LeanTimeout
+
+    state = lean_server.open_proof("theorem slow_before (a b : Nat) : a + b = b + a := by")
+    with pytest.raises(LeanTimeout):  # as when a search's deadline cuts a tactic: Lean is killed
+        lean_server.run_tactic(state, SLOW, timeout=0.5)
+    assert not lean_server.alive
+    t0 = time.monotonic()
+    res = BestFirstSearch(lean_server, BuiltinPolicy(), None, SearchConfig(wall_time=5)).search(
+        "theorem fast_after (a b : Nat) (h : a < b) : a + 1 ≤ b := by")
+    elapsed = time.monotonic() - t0
+    # The embedded Lean's restart (~25 s) ran before the search's 5 s clock started.
+    assert res.status is SearchStatus.PROVED, res.message
+    assert elapsed - res.stats.wall_seconds > 5
+
+
 @dataclass(frozen=True)
 class LeftRightThenPrior:
     def propose(self, state: ProofState, k: int) -> list[TacticCandidate]:

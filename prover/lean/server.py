@@ -98,6 +98,10 @@ class LeanConfig:
     # loop cannot spin; a successful reply resets n, so a long healthy session restarts freely.
     restart_backoff: float = 0.5
     restart_backoff_max: float = 30.0
+    # When a caller's deadline (not the request's own timeout) cuts a request, Lean is left running
+    # and the next request first waits this long for the late reply; only then is Lean killed. A
+    # restart of the embedded Lean costs ~25 s, and most cut tactics finish within a few seconds.
+    cut_reply_wait: float = 5.0
     memory_limit_mb: int | None = 8192  # RSS of Lean's process tree; killed past it (None: no limit)
     memory_poll_s: float = 0.5  # how often the memory watchdog looks
     request_log_max_bytes: int = 64 << 20  # past this, Lean is switched to a fresh request log
@@ -292,6 +296,8 @@ class LeanServer:
         self._anomaly_lock = threading.Lock()
         self._failed_restarts = 0  # restarts in a row without a successful reply since
         self._deadline: float | None = None
+        # A request cut by the caller's deadline whose reply is still due: (seq, give up at, request).
+        self._cut: tuple[int, float, P.Request | None] | None = None
         self._spawned = False  # a process was started once: later starts are restarts
         self._generation = 0
         self._envs: dict[int, _EnvRecord] = {0: _EnvRecord("", 0, 0)}
@@ -501,6 +507,7 @@ class LeanServer:
 
     def _kill(self) -> None:
         proc, self._proc = self._proc, None
+        self._cut = None
         if proc is not None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -525,6 +532,17 @@ class LeanServer:
                     self._send(P.Exit(), timeout=10)
             self._kill()
             atexit.unregister(self.close)
+
+    def ensure_running(self) -> None:
+        """Settle a request the previous caller's deadline cut (await its late reply, or kill and
+        restart Lean), so that the next caller's clock does not pay for it.
+
+        Raises:
+            LeanServerError: as a request would (closed, auto_restart off, the start failed).
+        """
+        with self._lock:
+            self._settle_cut()
+            self._ensure_running()
 
     def restart(self) -> None:
         """Kill and start again (at once, no backoff); existing proof states stay usable."""
@@ -564,14 +582,37 @@ class LeanServer:
         self.stats.restarts += 1
         self._spawn()
 
-    def _wait_reply(self, seq: int | None, deadline: float) -> dict[str, Any]:
+    def _settle_cut(self) -> None:
+        """Wait (up to `cut_reply_wait`) for the reply to a request the caller's deadline cut,
+        and release what it created; Lean is killed if it does not come (restarted on demand)."""
+        cut, self._cut = self._cut, None
+        if cut is None or not self.alive:
+            return
+        seq, until, request = cut
+        try:
+            raw = self._wait_reply(seq, until)
+        except LeanServerError:
+            return  # killed: the next request restarts it
+        if request is not None and raw.get("ok") is True:
+            with contextlib.suppress(LeanServerError, KeyError, TypeError, ValueError):
+                state = getattr(P.decode_reply(request, raw), "state", None)
+                if isinstance(state, int):
+                    self._forget_lean([state])
+
+    def _wait_reply(self, seq: int | None, deadline: float, *, cut_by_caller: bool = False) -> dict[str, Any]:
         """The reply to request `seq` (None: the `ready` line). The reader has already checked it
-        is the one reply expected; anything else arrives here as an `_Anomaly`."""
+        is the one reply expected; anything else arrives here as an `_Anomaly`. `cut_by_caller`:
+        `deadline` is the caller's, earlier than the request's own timeout (see `cut_reply_wait`)."""
         stream = self._stream
         remaining = deadline - time.monotonic()
         try:
             msg = stream.replies.get(timeout=max(remaining, 0.001))
         except queue.Empty:
+            if cut_by_caller and seq is not None and self.config.cut_reply_wait > 0:
+                self._cut = (seq, time.monotonic() + self.config.cut_reply_wait, None)
+                raise LeanTimeout("the caller's deadline passed while Lean ran this request; Lean "
+                                  "was left running and its reply is awaited before the next "
+                                  "request") from None
             self._kill()
             raise LeanTimeout("Lean did not answer in time; its process was killed and will be "
                               "restarted on the next request") from None
@@ -593,10 +634,16 @@ class LeanServer:
     def _send(self, request: P.Request, timeout: float) -> Any:
         """One typed request, its typed reply (`prover.lean.protocol`)."""
         with self._lock:
+            self._settle_cut()
             self._ensure_running()
             if self._log_bytes >= self.config.request_log_max_bytes:
                 self._rotate_log()
-            reply = self._request(request.to_json(), timeout)
+            try:
+                reply = self._request(request.to_json(), timeout)
+            except LeanTimeout:
+                if self._cut is not None:  # its late reply is decoded against this request
+                    self._cut = (self._cut[0], self._cut[1], request)
+                raise
             self._failed_restarts = 0  # Lean is healthy again: the backoff starts over
             decoded = P.decode_reply(request, reply)
             self.stats.lean_seconds += getattr(decoded, "lean_ns", 0) / 1e9
@@ -642,6 +689,7 @@ class LeanServer:
         if len(data) > self.config.max_request_chars:
             raise InvalidRequest(f"request of {len(data)} characters exceeds the limit of "
                                  f"{self.config.max_request_chars}")
+        own = timeout
         timeout = self._capped(timeout)
         # Only a request that is really written takes a number: replies are matched by it.
         self._seq += 1
@@ -655,7 +703,7 @@ class LeanServer:
         while written < len(line):
             written += os.write(self._requests, line[written:])
         self._log_bytes += len(line)
-        reply = self._wait_reply(seq, t0 + timeout)
+        reply = self._wait_reply(seq, t0 + timeout, cut_by_caller=timeout < own)
         self.stats.requests += 1
         self.stats.wall_seconds += time.monotonic() - t0
         return reply

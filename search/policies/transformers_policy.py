@@ -237,7 +237,9 @@ class TransformersPolicy:
             "pad_token_id": self.tokenizer.pad_token_id,
         }
         if cfg.beam:
-            kwargs.update(do_sample=False, num_beams=n, early_stopping=True)
+            # early_stopping=True ends the search once n short hypotheses have finished, even
+            # when a live beam is far likelier (a fine-tuned "omega" lost to "o" that way).
+            kwargs.update(do_sample=False, num_beams=n, early_stopping=False)
         else:
             kwargs.update(do_sample=True, num_beams=1, temperature=cfg.temperature, top_p=cfg.top_p, top_k=0)
         out = self.model.generate(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"], **kwargs)
@@ -258,6 +260,31 @@ class TransformersPolicy:
         if self.is_seq2seq:
             return self._score_seq2seq(prompt, tactics)
         return self._score_causal(prompt, tactics)
+
+    def tactic_nll(self, state: ProofState | str, tactic: str) -> torch.Tensor:
+        """The differentiable negative of `score_tactics` for one tactic after `state`'s prompt:
+        the loss that fine-tuning minimises, built from the same prompt and target tokens, so
+        training and scoring can never disagree on what the model reads.
+
+        Raises:
+            ValueError: a causal model and a prompt that encodes to no tokens.
+        """
+        import torch
+
+        enc = self._encode([self.prompt(state)])
+        target = torch.tensor([self._target_ids(tactic)], device=self.model.device)
+        if self.is_seq2seq:
+            logits = self.model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
+                                labels=target).logits[0]
+        else:
+            n = enc["input_ids"].shape[1]
+            if n == 0:
+                raise ValueError("cannot score a tactic after an empty prompt")
+            ids = torch.cat([enc["input_ids"], target], dim=1)
+            # Logits at position i predict token i + 1: the tactic's tokens are predicted from n - 1 on.
+            logits = self.model(input_ids=ids).logits[0, n - 1 : -1]
+        logp = torch.log_softmax(logits.float(), dim=-1)
+        return -logp.gather(-1, target[0].unsqueeze(-1)).sum()
 
     def _target_ids(self, tactic: str) -> list[int]:
         ids = list(self.tokenizer(tactic, add_special_tokens=False)["input_ids"])

@@ -22,9 +22,8 @@ from problem_sets import emit, load_problems
 
 from prover.lean import LeanConfig, LeanServer
 from prover.verify import Verifier
+from search.api import make_policy
 from search.best_first import BestFirstSearch, SearchConfig
-from search.policies.builtin import BuiltinPolicy
-from search.policies.numeric_proposals import NumericProposalPolicy
 from search.prune import NumericPruneHook
 from search.result import SearchResult
 from search.values.simple import GoalSizeValue
@@ -41,11 +40,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runtime", default="auto")
     ap.add_argument("--max-expansions", type=int, default=200)
     ap.add_argument("--wall-time", type=float, default=45.0)
+    ap.add_argument("--tactic-timeout", type=float, default=20.0, help="as in the miniF2F runs")
     ap.add_argument("--only", nargs="*", default=None, help="problem names to run")
     ap.add_argument("--out", type=Path, default=None, help="also write the Markdown report here")
     args = ap.parse_args(argv)
     problems = [p for p in load_problems("proposal_problems") if not args.only or p.name in args.only]
-    cfg = SearchConfig(max_expansions=args.max_expansions, wall_time=args.wall_time)
+    cfg = SearchConfig(max_expansions=args.max_expansions, wall_time=args.wall_time,
+                       tactic_timeout=args.tactic_timeout)
     rows = []
     with LeanServer(LeanConfig(runtime=args.runtime)) as server:
         verifier = Verifier(server)
@@ -54,10 +55,11 @@ def main(argv: list[str] | None = None) -> int:
             return BestFirstSearch(server, policy, GoalSizeValue(), cfg, verifier=verifier,  # type: ignore[arg-type]
                                    prune_hook=NumericPruneHook(lean=server)).search(snippet)
 
-        run(BuiltinPolicy(), "theorem warm (n : Nat) : n + 0 = n")  # warm-up, not counted
+        run(make_policy("builtin"), "theorem warm (n : Nat) : n + 0 = n")  # warm-up, not counted
         for p in problems:
-            prior = run(BuiltinPolicy(), p.snippet)
-            numeric_policy = NumericProposalPolicy(BuiltinPolicy(), server)
+            # The policies `prover bench` builds: they know the snippet's definitions and lemmas.
+            prior = run(make_policy("builtin", p.snippet), p.snippet)
+            numeric_policy = make_policy("numeric", p.snippet, lean=server)
             numeric = run(numeric_policy, p.snippet)
             rows.append((p, prior, numeric, numeric_policy.numeric_seconds))
             print(f"{p.name:18} prior={prior.status.value:16} numeric={numeric.status.value:16} "

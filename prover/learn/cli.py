@@ -112,6 +112,8 @@ def add_iterate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tactic-timeout", type=float, default=b.tactic_timeout)
     p.add_argument("-k", type=int, default=b.k)
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--resume", action="store_true",
+                   help="reuse the complete searches of an interrupted run in the same --out directory")
     _train_options(p)
 
 
@@ -126,7 +128,8 @@ def run_iterate(args: argparse.Namespace) -> int:
         minif2f_limit=args.minif2f_limit,
         budget=SearchBudget(max_expansions=args.max_expansions, wall_time=args.wall_time,
                             tactic_timeout=args.tactic_timeout, k=args.k),
-        train=replace(_train_config(args), replay_budget=args.max_expansions), progress=not args.no_progress)
+        train=replace(_train_config(args), replay_budget=args.max_expansions), progress=not args.no_progress,
+        resume=args.resume)
     iterate(cfg)
     print((args.out / "table.md").read_text())
     return 0

@@ -18,6 +18,7 @@ class TrainConfig:
     pool: int = 32
     error_weight: float = 0.3
     max_steps: int | None = None  # stop after this many optimiser steps (tiny test runs)
+    policy_batch: int = 16  # ranker examples (states) per optimiser step
     seed: int = 0
     value_weights: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
     replay_budget: int = 30  # expansions in the replayed searches
@@ -50,6 +51,9 @@ class IterateConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     numeric_prune: bool = True
     progress: bool = True
+    # Reuse a set's searches from an earlier, interrupted run of the same directory when its
+    # results and traces are complete (one result line per task); everything else is redone.
+    resume: bool = False
 
 
 @dataclass(frozen=True)

@@ -146,6 +146,8 @@ def search_tasks(server: Any, tasks: Sequence[Task], cfg: IterateConfig, rnd: in
     from prover.lean import LeanServerError
     from prover.learn.models import load_model
 
+    if cfg.resume and (done := _finished(tasks, result_path, trace_path)) is not None:
+        return done
     trace_path.parent.mkdir(parents=True, exist_ok=True)
     result_path.parent.mkdir(parents=True, exist_ok=True)
     trace_path.write_text("")
@@ -172,6 +174,20 @@ def search_tasks(server: Any, tasks: Sequence[Task], cfg: IterateConfig, rnd: in
             out.append(r)
             bar.set_postfix(proved=sum(x.proved for x in out))
     return out
+
+
+def _finished(tasks: Sequence[Task], result_path: Path, trace_path: Path) -> list[TaskResult] | None:
+    """The results of an earlier run of exactly these tasks (with its traces), or None."""
+    if not (result_path.is_file() and trace_path.is_file()):
+        return None
+    try:
+        rows = [json.loads(line) for line in result_path.read_text(encoding="utf-8").splitlines() if line]
+        out = [TaskResult(str(r["id"]), str(r["set"]), int(r["round"]), str(r["status"]),
+                          int(r["expansions"]), float(r["wall_seconds"]), int(r["lean_calls"]), r["proof"],
+                          r["truth"]) for r in rows]
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None  # damaged: search again
+    return out if [r.id for r in out] == [t.id for t in tasks] else None
 
 
 def summarise(results: Sequence[TaskResult]) -> dict[str, Any]:
@@ -242,6 +258,7 @@ def iterate(cfg: IterateConfig, server: Any | None = None) -> list[dict[str, Any
 
     run = cfg.out_dir
     run.mkdir(parents=True, exist_ok=True)
+    (run / "metrics.jsonl").unlink(missing_ok=True)  # rewritten row by row (resumed sets too)
     (run / "config.json").write_text(json.dumps(asdict(cfg), default=str, indent=2), encoding="utf-8")
     own = server is None
     srv = server if server is not None else LeanServer(LeanConfig(tactic_timeout=cfg.budget.tactic_timeout))

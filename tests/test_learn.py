@@ -193,3 +193,22 @@ def test_replay_counts_expansions_and_follows_the_value() -> None:
     assert replay_expansions(recs, value, 1.0, 10) == 2
     assert replay_expansions(recs, None, 0.0, 2) is None
     assert len(policy_examples(recs)) == 1  # only the root has a choice with a productive tactic
+
+
+def test_resume_reuses_only_a_complete_set_of_the_same_tasks(tmp_path: Path) -> None:
+    import json
+    from dataclasses import asdict
+
+    from prover.learn.iterate import Task, TaskResult, _finished
+
+    tasks = [Task("a", "s", "theorem a : True := by", True), Task("b", "s", "theorem b : True := by", True)]
+    results, traces = tmp_path / "r.jsonl", tmp_path / "t.jsonl"
+    rows = [TaskResult("a", "s", 0, "proved", 1, 0.5, 3, "trivial", True),
+            TaskResult("b", "s", 0, "budget_exhausted", 9, 20.0, 40, None, True)]
+    results.write_text("".join(json.dumps({**asdict(r), "message": ""}) + "\n" for r in rows))
+    assert _finished(tasks, results, traces) is None  # no traces: search again
+    traces.write_text("")
+    assert _finished(tasks, results, traces) == rows
+    assert _finished(tasks[:1], results, traces) is None  # another task list
+    results.write_text(json.dumps({**asdict(rows[0]), "message": ""}) + "\n")  # interrupted mid-set
+    assert _finished(tasks, results, traces) is None

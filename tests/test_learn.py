@@ -212,3 +212,15 @@ def test_resume_reuses_only_a_complete_set_of_the_same_tasks(tmp_path: Path) -> 
     assert _finished(tasks[:1], results, traces) is None  # another task list
     results.write_text(json.dumps({**asdict(rows[0]), "message": ""}) + "\n")  # interrupted mid-set
     assert _finished(tasks, results, traces) is None
+
+
+def test_an_uninformative_value_is_calibrated_to_the_base_rate_not_to_one_half() -> None:
+    # Every state reads the same and 5 % are provable: the best calibrated answer is the rate.
+    # Training balances the classes, so a temperature alone left p near 0.5 (Brier 0.25).
+    rng = random.Random(2)
+    recs = [StateRecord(f"u{i}", "proved", 0, "n : Nat\n⊢ n + 0 = n", 1, 0, False, "open",
+                        rng.random() < 0.05, False, -1, -1.0, ()) for i in range(600)]
+    _model, m = train_value(recs, TrainConfig(epochs=5, lr=0.02))
+    assert m["test_states"] > 50
+    assert m["learned"]["brier"] < 1.1 * m["base_rate"]["brier"]
+    assert m["learned"]["ece"] < 0.05

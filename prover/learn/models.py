@@ -78,7 +78,8 @@ class FeatureNetConfig(PretrainedConfig):
     model_type = "prover-feature-net"
 
     def __init__(self, task: str = "policy", buckets: int = 1 << 15, dim: int = 64, pool: int = 32,
-                 calibration_temperature: float = 1.0, value_weight: float = 0.5, **kwargs: Any) -> None:
+                 calibration_temperature: float = 1.0, calibration_bias: float = 0.0,
+                 value_weight: float = 0.5, **kwargs: Any) -> None:
         if task not in ("policy", "value"):
             raise ValueError(f"task must be 'policy' or 'value', not {task!r}")
         self.task = task
@@ -87,6 +88,7 @@ class FeatureNetConfig(PretrainedConfig):
         self.pool = pool  # prior candidates the ranker re-ranks
         # value: logits are divided by it (fitted on held-out states for calibration)
         self.calibration_temperature = calibration_temperature
+        self.calibration_bias = calibration_bias  # value: p = sigmoid(logit / temperature + bias)
         self.value_weight = value_weight  # value: the priority weight chosen by measurement
         super().__init__(**kwargs)
 
@@ -183,7 +185,7 @@ class LearnedPolicy:
 
 
 class LearnedValue:
-    """`ValueModel`: sigmoid(logit / temperature) of the trained value network."""
+    """`ValueModel`: sigmoid(logit / temperature + bias) of the trained value network (Platt scaling)."""
 
     def __init__(self, model: FeatureNet) -> None:
         self.model = model
@@ -198,7 +200,8 @@ class LearnedValue:
     def score_many(self, states: Sequence[ProofState | str]) -> list[float]:
         texts = [s if isinstance(s, str) else s.pretty for s in states]
         with torch.inference_mode():
-            z = self.model.value_logits(texts) / self.model.config.calibration_temperature
+            cfg = self.model.config
+            z = self.model.value_logits(texts) / cfg.calibration_temperature + cfg.calibration_bias
             return [float(p) for p in torch.sigmoid(z)]
 
 

@@ -75,9 +75,9 @@ def run(args: argparse.Namespace, *, server: LeanServer | None = None) -> int:
     from rich.console import Console
 
     from prover.lean import LeanConfig, LeanServer, LeanServerError
+    from prover.models.errors import ModelError
     from search.api import StatementError, as_snippet, load_theorem, make_policy, make_value
     from search.best_first import BestFirstSearch, SearchConfig, SearchProgress
-    from search.policies.prompts import PolicyError
     from search.prune import NumericPruneHook
     from search.result import SearchStatus
 
@@ -122,7 +122,7 @@ def run(args: argparse.Namespace, *, server: LeanServer | None = None) -> int:
     except LeanServerError as e:
         err.print(f"[red]error:[/] Lean failed: {e}")
         return EXIT_ERROR
-    except PolicyError as e:
+    except ModelError as e:
         err.print(f"[red]error:[/] the {args.policy} policy failed: {e}")
         return EXIT_ERROR
     except KeyboardInterrupt:

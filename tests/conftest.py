@@ -52,7 +52,7 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], deadline: float) -> Non
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real llama.cpp OpenAI-compatible server on SmolLM2 (it ignores `n`), on a free loopback
     port: its base URL. One per session, for the policy and the formalizer tests alike."""
-    from search.policies.local_models import find_smollm2_gguf
+    from prover.models.local import find_smollm2_gguf
 
     if importlib.util.find_spec("llama_cpp") is None:
         pytest.skip('llama_cpp not importable: pip install "llama-cpp-python[server]"')

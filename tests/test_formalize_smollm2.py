@@ -17,7 +17,7 @@ from prover.formalize.llm import OpenAILLM, OpenAILLMConfig, TransformersLLM, Tr
 from prover.formalize.pipeline import FormalizeConfig, Outcome, Screened, Stage
 from prover.formalize.solve import SolveConfig, SolveStatus, solve
 from prover.lean import LeanServer
-from search.policies.local_models import find_smollm2_gguf
+from prover.models.local import find_smollm2_gguf
 
 pytestmark = [pytest.mark.slow, pytest.mark.lean]
 

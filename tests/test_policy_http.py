@@ -23,14 +23,10 @@ from typing import Any
 import pytest
 
 from prover.lean import Goal, ProofState
+from prover.models.errors import ModelError
+from prover.models.openai_client import TokenLogprob, normalise_base_url, tactic_logprob
 from search.interfaces import Policy, TacticCandidate
-from search.policies.http_policy import (
-    OpenAIPolicy,
-    PolicyError,
-    TokenLogprob,
-    normalise_base_url,
-    tactic_logprob,
-)
+from search.policies.http_policy import OpenAIPolicy
 
 STATE = ProofState(id=0, goals=(Goal((), "a + b = b + a", "a b : Nat\n⊢ a + b = b + a"),))
 
@@ -63,9 +59,9 @@ def test_base_url_normalisation_and_bad_urls() -> None:
     assert normalise_base_url("http://127.0.0.1:8000/v1/") == "http://127.0.0.1:8000/v1"
     assert normalise_base_url("https://openrouter.ai/api/v1") == "https://openrouter.ai/api/v1"
     for bad in ["localhost:8000", "ftp://host/v1", "http://", "http://host:notaport/v1", ""]:
-        with pytest.raises(PolicyError, match="base_url"):
+        with pytest.raises(ModelError, match="base_url"):
             OpenAIPolicy(bad, "m")
-    with pytest.raises(PolicyError, match="prompt format"):
+    with pytest.raises(ModelError, match="prompt format"):
         OpenAIPolicy("http://127.0.0.1:1", "m", prompt_format="bogus")
 
 
@@ -199,7 +195,7 @@ def test_double_timeout_before_any_answer_is_a_configuration_error() -> None:
     with ScriptedServer(sequence(Reply(200, completion("simp"), delay=1.0))) as srv:
         policy = OpenAIPolicy(srv.url, "m", timeout=0.2, retries=1, backoff=0.0)
         start = time.perf_counter()
-        with pytest.raises(PolicyError, match="never answered"):
+        with pytest.raises(ModelError, match="never answered"):
             policy.propose(STATE, 1)
         assert time.perf_counter() - start < 1.5
 
@@ -238,7 +234,7 @@ def test_double_401_is_a_configuration_error_and_key_comes_from_env(monkeypatch:
     monkeypatch.setenv("PROVER_TEST_KEY", "sekrit")
     with ScriptedServer(sequence(Reply(401, {"error": "bad key"}))) as srv:
         policy = OpenAIPolicy(srv.url, "m", api_key_env="PROVER_TEST_KEY", retries=3)
-        with pytest.raises(PolicyError, match="PROVER_TEST_KEY"):
+        with pytest.raises(ModelError, match="PROVER_TEST_KEY"):
             policy.propose(STATE, 2)
     assert len(srv.requests) == 1  # not retried
     assert srv.requests[0][2].get("Authorization") == "Bearer sekrit"
@@ -296,9 +292,9 @@ def test_double_other_4xx_costs_one_request_only() -> None:
 def test_connection_refused_never_answered_is_a_configuration_error() -> None:
     # A real closed port, no double needed.
     policy = OpenAIPolicy(f"http://127.0.0.1:{free_port()}", "m", retries=1, backoff=0.01)
-    with pytest.raises(PolicyError, match="never answered"):
+    with pytest.raises(ModelError, match="never answered"):
         policy.propose(STATE, 2)
-    with pytest.raises(PolicyError, match="never answered"):
+    with pytest.raises(ModelError, match="never answered"):
         policy.check()
 
 
@@ -331,7 +327,7 @@ def test_llama_server_ignores_n_and_client_keeps_asking(llama_server: str) -> No
 def test_llama_server_gives_token_logprobs(llama_server: str) -> None:
     """Real logprobs reach the scores: each candidate's score is a sum of token log-probs."""
     policy = OpenAIPolicy(llama_server, "smollm2", prompt_format="bfs_prover", max_tokens=12)
-    choices = policy._complete(policy.format.render(STATE), 3)
+    choices = policy.client.complete(policy.format.render(STATE), 3)
     assert len(choices) == 1  # llama.cpp ignores n
     tokens = choices[0].tokens
     assert tokens is not None and all(t.logprob is not None and t.logprob <= 0 for t in tokens)
@@ -346,7 +342,7 @@ def test_llama_server_chat_endpoint(llama_server: str) -> None:
         llama_server, "smollm2", endpoint="chat", prompt_format="instruct", max_tokens=12,
         system_prompt="You are a Lean 4 expert. Answer with one tactic.",
     )
-    choices = policy._complete(policy.format.render(STATE), 1)
+    choices = policy.client.complete(policy.format.render(STATE), 1)
     assert len(choices) == 1 and choices[0].tokens  # chat logprobs arrive (top_logprobs is sent)
     cands = policy.propose(STATE, 2)
     check_candidates(cands, 2)
@@ -355,5 +351,5 @@ def test_llama_server_chat_endpoint(llama_server: str) -> None:
 @pytest.mark.slow
 def test_llama_server_wrong_path_is_a_configuration_error(llama_server: str) -> None:
     policy = OpenAIPolicy(llama_server.removesuffix("/v1") + "/not-an-api", "smollm2", retries=0)
-    with pytest.raises(PolicyError, match="404"):
+    with pytest.raises(ModelError, match="404"):
         policy.propose(STATE, 1)

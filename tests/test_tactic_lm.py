@@ -107,7 +107,7 @@ def test_no_proof_steps_is_a_clear_error(tiny_llama: Path, tmp_path: Path) -> No
 
 
 def test_smollm2_fine_tunes_a_step_and_saves_a_loadable_checkpoint(tmp_path: Path) -> None:
-    from search.policies.local_models import find_smollm2_gguf
+    from prover.models.local import find_smollm2_gguf
 
     gguf = find_smollm2_gguf()
     if gguf is None:

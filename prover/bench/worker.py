@@ -318,10 +318,10 @@ class BenchWorker:
 
     def _search(self, snippet: str, base: ProblemResult) -> ProblemResult:
         from prover.lean import LeanServerError
+        from prover.models.errors import ModelError
         from prover.verify import Verifier
         from search.api import make_policy, make_value
         from search.best_first import BestFirstSearch, SearchConfig
-        from search.policies.prompts import PolicyError
         from search.prune import NumericPruneHook
 
         cfg, b = self.config, self.config.budget
@@ -336,7 +336,7 @@ class BenchWorker:
         try:
             result = BestFirstSearch(self.server, policy, value, search_cfg, verifier=Verifier(self.server),
                                      prune_hook=hook).search(snippet)
-        except (LeanServerError, PolicyError) as e:
+        except (LeanServerError, ModelError) as e:
             return replace(base, status=Status.ERROR, message=f"{type(e).__name__}: {e}",
                            search_seconds=time.monotonic() - t0)
         stats = result.stats

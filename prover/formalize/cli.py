@@ -66,7 +66,7 @@ def build_llm(args: argparse.Namespace) -> Any:
                         temperature=args.temperature, max_tokens=args.max_tokens)
     model = args.model
     if model is None:
-        from search.policies.local_models import find_smollm2_gguf
+        from prover.models.local import find_smollm2_gguf
 
         path = find_smollm2_gguf()
         if path is None:

@@ -1,12 +1,13 @@
 """The language models the autoformalizer asks: one interface, two backends.
 
 `LLM.generate(prompt, n)` returns up to `n` raw answers to one prompt (untrusted text; the
-pipeline cleans and checks it). The backends reuse the tactic policies' clients, so there is one
-HTTP client and one transformers loader in the project:
+pipeline cleans and checks it). The backends are the shared model clients of `prover.models`
+(the tactic policies use the same ones), so there is one HTTP client and one transformers loader
+in the project:
 
-* `TransformersLLM`: a local causal LM (`search.policies.transformers_policy`), the tokenizer's
+* `TransformersLLM`: a local causal LM (`prover.models.transformers_lm`), the tokenizer's
   chat template when it has one, sampling, `n` candidates in one `generate` call.
-* `OpenAILLM`: an OpenAI-compatible chat endpoint (`search.policies.http_policy`): base URL,
+* `OpenAILLM`: an OpenAI-compatible chat endpoint (`prover.models.openai_client`): base URL,
   model, key from an environment variable, retries with backoff, timeouts, and servers that
   ignore `n` (asked again until `n` answers or the request budget is spent). Point it at a served
   formalizer, e.g. Kimina-Autoformalizer-7B behind vLLM or Ollama.
@@ -19,14 +20,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from search.policies.prompts import PolicyError
+from prover.models.errors import ModelError
 
 __all__ = ["LLM", "LLMError", "OpenAILLM", "OpenAILLMConfig", "TransformersLLM", "TransformersLLMConfig",
            "make_llm"]
 
 
-class LLMError(Exception):
-    """A model backend cannot work as configured (bad path, URL, key). Bad output never raises."""
+class LLMError(ModelError):
+    """A formalizer's model backend cannot work as configured (bad path, URL, key, unknown
+    backend). Bad output never raises."""
 
 
 @runtime_checkable
@@ -59,20 +61,16 @@ class TransformersLLM:
     """`LLM` over a local transformers causal model (sampling)."""
 
     def __init__(self, config: TransformersLLMConfig) -> None:
-        from search.policies.transformers_policy import TransformersPolicy, TransformersPolicyConfig
+        from prover.models.transformers_lm import Decoding, LMConfig, load_lm
 
         try:
-            policy = TransformersPolicy.from_config(TransformersPolicyConfig(
-                model=config.model, gguf_file=config.gguf_file, kind="causal", prompt_format="{state}",
-                max_new_tokens=config.max_new_tokens, temperature=config.temperature,
-                top_p=config.top_p, device=config.device, dtype=config.dtype,
-                max_input_tokens=config.max_input_tokens))
-        except PolicyError as e:
+            self._decoding = Decoding(max_new_tokens=config.max_new_tokens, temperature=config.temperature,
+                                      top_p=config.top_p, max_input_tokens=config.max_input_tokens)
+            self._lm = load_lm(LMConfig(model=config.model, gguf_file=config.gguf_file, kind="causal",
+                                        device=config.device, dtype=config.dtype))
+        except ModelError as e:
             raise LLMError(str(e)) from e
-        chat = config.chat_template
-        if chat is None:
-            chat = bool(getattr(policy.tokenizer, "chat_template", None))
-        self._policy = policy.with_options(chat_template=chat)
+        self._chat = self._lm.has_chat_template if config.chat_template is None else config.chat_template
         self.config = config
 
     @property
@@ -83,10 +81,10 @@ class TransformersLLM:
 
     @property
     def uses_chat_template(self) -> bool:
-        return self._policy.config.chat_template
+        return self._chat
 
     def generate(self, prompt: str, n: int) -> list[str]:
-        return self._policy.sample_texts(prompt, n)
+        return self._lm.sample_texts(prompt, n, self._decoding, chat_template=self._chat)
 
 
 @dataclass(frozen=True)
@@ -111,16 +109,16 @@ class OpenAILLM:
     """`LLM` over an OpenAI-compatible `/chat/completions` endpoint."""
 
     def __init__(self, config: OpenAILLMConfig) -> None:
-        from search.policies.http_policy import OpenAIPolicy, OpenAIPolicyConfig
+        from prover.models.openai_client import OpenAIClient, OpenAIClientConfig
 
         try:
-            self._client = OpenAIPolicy.from_config(OpenAIPolicyConfig(
+            self._client = OpenAIClient(OpenAIClientConfig(
                 base_url=config.base_url, model=config.model, api_key_env=config.api_key_env,
-                prompt_format="{state}", endpoint="chat", system_prompt=config.system_prompt,
+                endpoint="chat", system_prompt=config.system_prompt,
                 n=config.n, temperature=config.temperature, top_p=config.top_p,
                 max_tokens=config.max_tokens, logprobs=False, timeout=config.timeout,
                 retries=config.retries, backoff=config.backoff, max_requests=config.max_requests))
-        except PolicyError as e:
+        except ModelError as e:
             raise LLMError(str(e)) from e
         self.config = config
 
@@ -135,7 +133,7 @@ class OpenAILLM:
     def generate(self, prompt: str, n: int) -> list[str]:
         try:
             return self._client.complete_texts(prompt, n)
-        except PolicyError as e:
+        except ModelError as e:
             raise LLMError(str(e)) from e
 
 

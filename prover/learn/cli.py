@@ -44,8 +44,8 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
 
 def _run_train_generator(args: argparse.Namespace) -> int:
     from prover.learn.tactic_lm import finetune_generator
-    from search.policies.local_models import find_smollm2_gguf
-    from search.policies.prompts import PolicyError
+    from prover.models.errors import ModelError
+    from prover.models.local import find_smollm2_gguf
     from search.traces import read_traces
 
     base = args.base or find_smollm2_gguf()
@@ -57,7 +57,7 @@ def _run_train_generator(args: argparse.Namespace) -> int:
                                max_input_tokens=args.max_input_tokens, seed=args.seed)
     try:
         metrics = finetune_generator(read_traces(args.traces), base, args.out, cfg, progress=True)
-    except (OSError, ValueError, PolicyError) as e:
+    except (OSError, ValueError, ModelError) as e:
         print(f"prover train generator: {e}", file=sys.stderr)
         return 2
     print(json.dumps(metrics, indent=2, default=str))

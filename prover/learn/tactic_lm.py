@@ -53,7 +53,7 @@ def _evaluate(policy: Any, examples: Sequence[GeneratorExample]) -> dict[str, fl
     """Mean NLL of the held-out tactics and how often greedy decoding produces exactly one."""
     import torch
 
-    from search.policies.prompts import tactic_key
+    from prover.models.prompts import tactic_key
 
     if not examples:
         return {"examples": 0, "mean_nll": math.nan, "greedy_exact": math.nan}
@@ -75,7 +75,7 @@ def finetune_generator(records: Sequence[StateRecord], base: str | Path, out: Pa
 
     Raises:
         ValueError: the traces hold no training example.
-        search.policies.prompts.PolicyError: `base` cannot be loaded.
+        prover.models.errors.ModelError: `base` cannot be loaded.
     """
     import torch
     from tqdm import tqdm

@@ -3,42 +3,26 @@
 Typical use: a served BFS-Prover-V2-7B behind vLLM, `OpenAIPolicy("http://host:8000/v1",
 "BFS-Prover-V2-7B", prompt_format="bfs_prover")`.
 
-Servers differ, and the client copes:
-- Some ignore `n` (llama.cpp returns one choice per request): the client keeps asking, for the
-  number of tactics still missing, until it has `k` distinct ones or has spent `max_requests`.
-- Token log-probabilities are requested; a candidate's `logprob` is the sum of those of the
-  generated tokens up to the end of the kept tactic (so text the cleaner drops after it does not
-  count). Where a server gives none (or rejects the request for them, which is then remembered),
-  tactics are scored by their sampling frequency: log(count / samples) (`prompts.rank_candidates`).
-- Connection failures, timeouts, 429 and 5xx are retried with exponential backoff; when retries
-  run out the call returns what it has (maybe nothing) and logs a warning. Malformed replies and
-  other 4xx answers cost one request and are skipped.
-- `PolicyError` is raised only for what retrying cannot fix: a malformed URL, 401/403 (key),
-  404 (wrong path or model), or a server that has never once answered this client.
-
-Uses only the standard library (urllib), so it adds no dependency.
+The transport (retries, servers that ignore `n`, log-probability negotiation, configuration
+faults as `ModelError`) is `prover.models.openai_client.OpenAIClient`; this policy renders the
+state with its prompt format, asks the client until it has `k` distinct cleaned tactics or has
+spent `max_requests`, and ranks them. A candidate's `logprob` is the sum of the log-probabilities
+of the generated tokens up to the end of the kept tactic (text the cleaner drops after it does not
+count); where the server gives none, tactics are scored by their sampling frequency,
+log(count / samples) (`prover.models.prompts.rank_candidates`). When the server fails after having
+answered, `propose` returns what it has (maybe nothing) and logs a warning.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import math
-import os
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from http.client import HTTPException
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 
 from prover.lean import ProofState
-from search.interfaces import TacticCandidate
-from search.policies.prompts import (
+from prover.models.openai_client import Choice, Endpoint, OpenAIClient, OpenAIClientConfig, tactic_logprob
+from prover.models.prompts import (
     DEFAULT_MAX_TACTIC_CHARS,
-    PolicyError,
     PromptFormat,
     Scored,
     extract_tactic,
@@ -46,101 +30,24 @@ from search.policies.prompts import (
     rank_candidates,
     tactic_key,
 )
+from search.interfaces import TacticCandidate
 
-__all__ = ["OpenAIPolicy", "OpenAIPolicyConfig", "PolicyError"]
-
-log = logging.getLogger(__name__)
-
-Endpoint = Literal["completions", "chat"]
-
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-# Retry-After values above this are not honoured in full: a search cannot wait minutes.
-_MAX_RETRY_WAIT = 30.0
+__all__ = ["OpenAIPolicy", "OpenAIPolicyConfig"]
 
 
 @dataclass(frozen=True)
-class OpenAIPolicyConfig:
-    """Everything needed to build an `OpenAIPolicy`."""
+class OpenAIPolicyConfig(OpenAIClientConfig):
+    """Everything needed to build an `OpenAIPolicy`: the client's configuration plus how states
+    become prompts and how long a kept tactic may be. `max_requests` (None: 2k + 2) bounds the
+    requests of one `propose` call."""
 
-    # Server root or its API prefix: "http://127.0.0.1:8000" becomes ".../v1"; a URL with a path
-    # (".../v1", "https://openrouter.ai/api/v1") is used as given.
-    base_url: str
-    model: str
-    # Environment variable holding the API key (sent as a Bearer token); unset: no key sent.
-    api_key_env: str | None = "OPENAI_API_KEY"
     # A built-in name ("reprover", "bfs_prover", "instruct") or a template containing {state}.
     prompt_format: str = "bfs_prover"
-    # "completions": the rendered prompt as is; "chat": sent as one user message (chat models).
-    endpoint: Endpoint = "completions"
-    system_prompt: str | None = None
-    # Completions asked for per request; None: as many as are still missing.
-    n: int | None = None
-    temperature: float = 1.0
-    top_p: float = 1.0
-    max_tokens: int = 64
-    stop: tuple[str, ...] = ()
-    logprobs: bool = True
-    # Seconds for connecting and for each read of one request.
-    timeout: float = 60.0
-    # Further tries of one request after a connection error, timeout, 429 or 5xx.
-    retries: int = 3
-    # Seconds before the first retry, doubled for each next one.
-    backoff: float = 0.5
-    # Requests per propose call; None: 2k + 2 (room for duplicates and garbage).
-    max_requests: int | None = None
     max_tactic_chars: int = DEFAULT_MAX_TACTIC_CHARS
-    # Merged into every request body (e.g. {"top_k": 20} for vLLM).
-    extra_body: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.endpoint not in ("completions", "chat"):
-            raise PolicyError(f"endpoint must be 'completions' or 'chat', not {self.endpoint!r}")
-        if self.timeout <= 0 or self.retries < 0 or self.backoff < 0 or self.max_tokens < 1:
-            raise PolicyError("timeout and max_tokens must be positive, retries and backoff non-negative")
-        if self.n is not None and self.n < 1:
-            raise PolicyError(f"n must be positive, not {self.n}")
-        if self.max_requests is not None and self.max_requests < 1:
-            raise PolicyError(f"max_requests must be positive, not {self.max_requests}")
+        super().__post_init__()
         prompt_format(self.prompt_format)
-        normalise_base_url(self.base_url)
-
-
-def normalise_base_url(url: str) -> str:
-    """The API prefix requests go under, without a trailing slash.
-
-    Raises:
-        PolicyError: not an http(s) URL with a host.
-    """
-    parts = urllib.parse.urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise PolicyError(f"base_url must be an http(s) URL with a host, not {url!r}")
-    try:
-        parts.port  # noqa: B018 - raises ValueError for a malformed port
-    except ValueError as e:
-        raise PolicyError(f"bad port in base_url {url!r}") from e
-    path = parts.path.rstrip("/")
-    if not path:
-        path = "/v1"
-    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, "", ""))
-
-
-class _Transient(Exception):
-    """A failure worth retrying (connection, timeout, 429, 5xx)."""
-
-
-class _Rejected(Exception):
-    """The server refused this one request (400-class other than auth/not-found); do not retry."""
-
-    def __init__(self, status: int, body: str) -> None:
-        super().__init__(f"HTTP {status}: {body[:200]}")
-        self.status = status
-
-
-@dataclass(frozen=True)
-class _Choice:
-    text: str
-    # The generated tokens in order; None when the server sent no log-probabilities.
-    tokens: tuple[TokenLogprob, ...] | None
 
 
 class OpenAIPolicy:
@@ -184,332 +91,44 @@ class OpenAIPolicy:
 
     def _setup(self, config: OpenAIPolicyConfig) -> None:
         self.config = config
-        self.base_url = normalise_base_url(config.base_url)
         self.format: PromptFormat = prompt_format(config.prompt_format)
-        host = urllib.parse.urlsplit(self.base_url).hostname or ""
-        # A proxy from the environment must not intercept a server on this machine.
-        handlers = [urllib.request.ProxyHandler({})] if host in _LOOPBACK else []
-        self._opener = urllib.request.build_opener(*handlers)
-        # What this client has learned about the server (not per-search state): whether it has
-        # ever answered, and whether it accepts requests for log-probabilities.
-        self._reached = False
-        self._logprobs_ok = config.logprobs
-        self.requests_sent = 0
+        self.client = OpenAIClient(config)
 
-    # ------------------------------------------------------------------ public
+    @property
+    def requests_sent(self) -> int:
+        return self.client.requests_sent
 
     def propose(self, state: ProofState | str, k: int) -> list[TacticCandidate]:
         """Up to `k` distinct cleaned tactics, best first; fewer (or none) if the server fails.
 
         Raises:
-            PolicyError: the key is rejected, the path or model does not exist, or the server has
+            ModelError: the key is rejected, the path or model does not exist, or the server has
                 never answered this client.
         """
         if k <= 0:
             return []
-        cfg = self.config
         prompt = self.format.render(state)
-        state_text = state if isinstance(state, str) else state.pretty
-        budget = cfg.max_requests or 2 * k + 2
+        echoes = (prompt, state if isinstance(state, str) else state.pretty)
         samples: list[Scored] = []
         distinct: set[str] = set()
-        for _ in range(budget):
-            missing = k - len(distinct)
-            if missing <= 0:
-                break
-            try:
-                choices = self._complete(prompt, min(cfg.n or missing, missing))
-            except _Rejected as e:
-                log.warning("tactic server rejected a request: %s", e)
-                continue
-            except _Transient as e:
-                log.warning("tactic server unavailable after %d retries: %s", cfg.retries, e)
-                break
+        for choices in self.client.batches(prompt, lambda: k - len(distinct)):
             for choice in choices:
-                scored = self._clean(choice, (prompt, state_text))
+                scored = self._clean(choice, echoes)
                 if scored is not None:
                     samples.append(scored)
                     distinct.add(tactic_key(scored.tactic))
         return [TacticCandidate(t, lp) for t, lp in rank_candidates(samples, k)]
 
-    def _clean(self, choice: _Choice, echoes: tuple[str, ...]) -> Scored | None:
+    def _clean(self, choice: Choice, echoes: tuple[str, ...]) -> Scored | None:
         got = extract_tactic(choice.text, echoes=echoes, max_chars=self.config.max_tactic_chars)
         if got is None:
             return None
         return Scored(got.tactic, tactic_logprob(choice.tokens, choice.text, got.end))
 
-    def complete_texts(self, prompt: str, n: int) -> list[str]:
-        """Up to `n` raw completions of `prompt` (rendered by the prompt format), for callers that
-        clean the text themselves (the autoformalizer). Servers that ignore `n` are asked again,
-        at most `max_requests` (default 2n + 2) times; transient failures end the call early with
-        what it has, as in `propose`.
-
-        Raises:
-            PolicyError: as `propose`.
-        """
-        if n <= 0:
-            return []
-        prompt = self.format.render(prompt)
-        texts: list[str] = []
-        for _ in range(self.config.max_requests or 2 * n + 2):
-            missing = n - len(texts)
-            if missing <= 0:
-                break
-            try:
-                choices = self._complete(prompt, min(self.config.n or missing, missing))
-            except _Rejected as e:
-                log.warning("server rejected a request: %s", e)
-                continue
-            except _Transient as e:
-                log.warning("server unavailable after %d retries: %s", self.config.retries, e)
-                break
-            texts.extend(c.text for c in choices[:missing])
-        return texts
-
     def check(self) -> list[str]:
-        """The model ids the server lists at `/models`; a cheap start-up check of the configuration.
+        """The model ids the server lists at `/models` (`OpenAIClient.check`).
 
         Raises:
-            PolicyError: unreachable after retries, key rejected, or the endpoint is missing.
+            ModelError: unreachable after retries, key rejected, or the endpoint is missing.
         """
-        try:
-            reply = self._request("GET", "/models", None)
-        except _Transient as e:
-            raise PolicyError(f"tactic server at {self.base_url} unreachable: {e}") from e
-        except _Rejected as e:
-            raise PolicyError(f"tactic server at {self.base_url} refused /models: {e}") from e
-        data = reply.get("data") if isinstance(reply, dict) else None
-        return [str(m.get("id")) for m in data if isinstance(m, dict)] if isinstance(data, list) else []
-
-    # ------------------------------------------------------------------ one completion request
-
-    def _complete(self, prompt: str, n: int) -> list[_Choice]:
-        cfg = self.config
-        body: dict[str, Any] = {
-            "model": cfg.model, "max_tokens": cfg.max_tokens, "temperature": cfg.temperature,
-            "top_p": cfg.top_p, "n": n,
-        }
-        if cfg.stop:
-            body["stop"] = list(cfg.stop)
-        if cfg.endpoint == "chat":
-            messages = [{"role": "system", "content": cfg.system_prompt}] if cfg.system_prompt else []
-            body["messages"] = [*messages, {"role": "user", "content": prompt}]
-            path = "/chat/completions"
-        else:
-            body["prompt"] = prompt
-            path = "/completions"
-        body.update(cfg.extra_body)
-        if self._logprobs_ok:
-            # Chat takes a flag; the legacy completions API takes how many alternatives to list.
-            if cfg.endpoint == "chat":
-                # llama.cpp sends chat log-probabilities only when top_logprobs is set too.
-                body.update(logprobs=True, top_logprobs=1)
-            else:
-                body["logprobs"] = 1
-            try:
-                reply = self._request("POST", path, body)
-            except _Rejected as e:
-                if e.status not in (400, 422):
-                    raise
-                # Servers without log-probabilities may refuse the field: ask once more without
-                # it and remember, so later calls use the frequency fallback straight away.
-                log.warning("tactic server refused a request with logprobs (%s); retrying without", e)
-                body.pop("logprobs")
-                body.pop("top_logprobs", None)
-                reply = self._request("POST", path, body)
-                self._logprobs_ok = False
-        else:
-            reply = self._request("POST", path, body)
-        return _parse_choices(reply, cfg.endpoint)
-
-    def _request(self, method: str, path: str, body: dict[str, Any] | None) -> Any:
-        """JSON reply of one request, retrying transient failures with exponential backoff.
-
-        Raises:
-            _Transient: retries exhausted (after the server has answered at least once before).
-            _Rejected: a 4xx answer other than 401/403/404/429.
-            PolicyError: 401/403/404, or the server has never answered and retries ran out.
-        """
-        cfg = self.config
-        delay = cfg.backoff
-        for attempt in range(cfg.retries + 1):
-            try:
-                reply = self._send(method, path, body)
-                self._reached = True
-                return reply
-            except _Transient as e:
-                if attempt == cfg.retries:
-                    if not self._reached:
-                        raise PolicyError(
-                            f"tactic server at {self.base_url} never answered "
-                            f"({cfg.retries + 1} tries): {e}"
-                        ) from e
-                    raise
-                wait = min(max(delay, getattr(e, "retry_after", 0.0)), _MAX_RETRY_WAIT)
-                log.info("tactic server: %s; retry %d in %.1fs", e, attempt + 1, wait)
-                time.sleep(wait)
-                delay *= 2
-        raise AssertionError("unreachable")  # the loop returns or raises
-
-    def _send(self, method: str, path: str, body: dict[str, Any] | None) -> Any:
-        headers = {"Accept": "application/json"}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        key = os.environ.get(self.config.api_key_env) if self.config.api_key_env else None
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        request = urllib.request.Request(self.base_url + path, data=data, headers=headers, method=method)
-        self.requests_sent += 1
-        try:
-            with self._opener.open(request, timeout=self.config.timeout) as response:
-                raw = response.read()
-        except urllib.error.HTTPError as e:
-            text = _read_error(e)
-            if e.code in (401, 403):
-                raise PolicyError(
-                    f"tactic server at {self.base_url} rejected the credentials (HTTP {e.code}); "
-                    f"check ${self.config.api_key_env}: {text[:200]}"
-                ) from e
-            if e.code == 404:
-                raise PolicyError(
-                    f"{self.base_url}{path} not found (HTTP 404): wrong base_url or model "
-                    f"{self.config.model!r}? {text[:200]}"
-                ) from e
-            if e.code == 429 or e.code >= 500:
-                transient = _Transient(f"HTTP {e.code}: {text[:200]}")
-                transient.retry_after = _retry_after(e)  # type: ignore[attr-defined]
-                raise transient from e
-            raise _Rejected(e.code, text) from e
-        except (urllib.error.URLError, TimeoutError, ConnectionError, HTTPException) as e:
-            raise _Transient(f"{type(e).__name__}: {getattr(e, 'reason', e)}") from e
-        try:
-            return json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            # Garbage from a reachable server: the caller treats it as a reply with no choices.
-            log.warning("tactic server sent a non-JSON reply: %r", raw[:200])
-            return None
-
-
-def _read_error(e: urllib.error.HTTPError) -> str:
-    try:
-        return e.read().decode("utf-8", "replace")
-    except (OSError, HTTPException):
-        return ""
-
-
-def _retry_after(e: urllib.error.HTTPError) -> float:
-    try:
-        return max(0.0, float(e.headers.get("Retry-After", 0)))
-    except (TypeError, ValueError):
-        return 0.0
-
-
-def _parse_choices(reply: Any, endpoint: Endpoint) -> list[_Choice]:
-    """The choices of a reply; anything malformed is skipped, never raised."""
-    if not isinstance(reply, dict) or not isinstance(reply.get("choices"), list):
-        if reply is not None:
-            log.warning("tactic server reply without choices: %.200r", reply)
-        return []
-    out: list[_Choice] = []
-    for choice in reply["choices"]:
-        if not isinstance(choice, dict):
-            continue
-        if endpoint == "chat":
-            message = choice.get("message")
-            text = message.get("content") if isinstance(message, dict) else None
-            tokens = _chat_tokens(choice.get("logprobs"))
-        else:
-            text = choice.get("text")
-            tokens = _completion_tokens(choice.get("logprobs"))
-        if isinstance(text, str):
-            out.append(_Choice(text, tokens))
-    return out
-
-
-def _number(x: Any) -> float | None:
-    if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x):
-        return float(x)
-    return None
-
-
-def _completion_tokens(lp: Any) -> tuple[TokenLogprob, ...] | None:
-    """Legacy completions format: {"tokens": [...], "token_logprobs": [...], "text_offset": [...]}."""
-    if not isinstance(lp, dict):
-        return None
-    tokens, values, offsets = lp.get("tokens"), lp.get("token_logprobs"), lp.get("text_offset")
-    if not isinstance(tokens, list) or not isinstance(values, list) or len(tokens) != len(values):
-        return None
-    if not all(isinstance(t, str) for t in tokens):
-        return None
-    if not (
-        isinstance(offsets, list) and len(offsets) == len(tokens)
-        and all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
-    ):
-        offsets = [None] * len(tokens)
-    return tuple(
-        TokenLogprob(t, _number(v), o) for t, v, o in zip(tokens, values, offsets, strict=True)
-    )
-
-
-def _chat_tokens(lp: Any) -> tuple[TokenLogprob, ...] | None:
-    """Chat format: {"content": [{"token": ..., "logprob": ..., "bytes": [...]}, ...]}."""
-    content = lp.get("content") if isinstance(lp, dict) else None
-    if not isinstance(content, list):
-        return None
-    out = []
-    for item in content:
-        if not isinstance(item, dict) or not isinstance(item.get("token"), str):
-            return None
-        raw = item.get("bytes")
-        nbytes = len(raw) if isinstance(raw, list) else None
-        out.append(TokenLogprob(item["token"], _number(item.get("logprob")), nbytes=nbytes))
-    return tuple(out)
-
-
-@dataclass(frozen=True)
-class TokenLogprob:
-    """One generated token as a server reports it."""
-
-    token: str
-    logprob: float | None
-    # Character offset of the token in the text (legacy completions' `text_offset`), if given.
-    offset: int | None = None
-    # Length of the token's UTF-8 bytes (chat's `bytes`), if given.
-    nbytes: int | None = None
-
-
-def tactic_logprob(tokens: tuple[TokenLogprob, ...] | None, text: str, end: int) -> float | None:
-    """Sum of the log-probabilities of the generated tokens that start before offset `end` of `text`.
-
-    None when the server gave no usable log-probabilities. Where a token starts is taken, in
-    order of trust, from the byte lengths the server sent (exact even when a character is split
-    over tokens), from its character offsets, or from the token texts when they spell `text`
-    exactly. When none of these locate the tokens (byte pieces without offsets), all tokens are
-    summed: the tactic is charged for the whole completion, which overstates its cost but never
-    understates it.
-    """
-    if not tokens or any(t.logprob is None for t in tokens):
-        return None
-    values = [t.logprob for t in tokens if t.logprob is not None]
-    starts: list[int] | None = None
-    if all(t.nbytes is not None for t in tokens):
-        limit = len(text[:end].encode("utf-8"))
-        pos, starts = 0, []
-        for t in tokens:
-            starts.append(pos)
-            pos += t.nbytes or 0
-    elif all(t.offset is not None for t in tokens):
-        limit = end
-        first = tokens[0].offset or 0
-        starts = [(t.offset or 0) - first for t in tokens]
-    elif "".join(t.token for t in tokens) == text:
-        limit = end
-        pos, starts = 0, []
-        for t in tokens:
-            starts.append(pos)
-            pos += len(t.token)
-    if starts is None:
-        return sum(values)
-    return sum(v for v, start in zip(values, starts, strict=True) if start < limit)
+        return self.client.check()

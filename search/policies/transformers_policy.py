@@ -1,54 +1,50 @@
 """A tactic policy backed by a local `transformers` model: seq2seq (ByT5/T5, as ReProver) or causal.
 
-The model samples (or beam-searches) completions for a prompt built from the state; each
-completion is cleaned into at most one tactic (`prompts.extract_tactic`); the distinct survivors
-are then re-scored by one teacher-forced forward pass, so a candidate's `logprob` is exactly the
-sum of the model's token log-probabilities (temperature 1, no top-p) of that tactic's tokens
-after the prompt, plus end-of-sequence. Scores are thus comparable across decoding settings and
-independent of what the cleaner cut away.
+The model (loaded by `prover.models.transformers_lm`) samples (or beam-searches) completions for
+a prompt built from the state; each completion is cleaned into at most one tactic
+(`prover.models.prompts.extract_tactic`); the distinct survivors are then re-scored by one
+teacher-forced forward pass, so a candidate's `logprob` is exactly the sum of the model's token
+log-probabilities (temperature 1, no top-p) of that tactic's tokens after the prompt, plus
+end-of-sequence. Scores are thus comparable across decoding settings and independent of what the
+cleaner cut away.
 
 torch and transformers are imported when a policy is built, never when this module is imported.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from prover.lean import ProofState
-from search.interfaces import TacticCandidate
-from search.policies.prompts import (
+from prover.models.errors import ModelError
+from prover.models.prompts import (
     DEFAULT_MAX_TACTIC_CHARS,
-    PolicyError,
     PromptFormat,
     Scored,
     extract_tactic,
     prompt_format,
     rank_candidates,
 )
+from prover.models.transformers_lm import Decoding, LMConfig, LoadedLM, ModelKind, load_lm
+from search.interfaces import TacticCandidate
 
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["PolicyError", "TransformersPolicy", "TransformersPolicyConfig"]
-
-log = logging.getLogger(__name__)
-
-ModelKind = Literal["auto", "causal", "seq2seq"]
+__all__ = ["TransformersPolicy", "TransformersPolicyConfig"]
 
 
 @dataclass(frozen=True)
-class TransformersPolicyConfig:
-    """Everything needed to build a `TransformersPolicy`.
+class TransformersPolicyConfig(LMConfig):
+    """Everything needed to build a `TransformersPolicy`: the model (`LMConfig`), the prompt, the
+    decoding, and the cleaning.
 
-    `model` is a local directory, a hub id, or a `.gguf` file (then `gguf_file` is implied).
+    Raises (at construction):
+        ModelError: an invalid option.
     """
 
-    model: str
-    gguf_file: str | None = None
-    kind: ModelKind = "auto"
     # A built-in name ("reprover", "bfs_prover", "instruct") or a template containing {state}.
     prompt_format: str = "reprover"
     # Wrap the rendered prompt in the tokenizer's chat template (instruction-tuned causal models).
@@ -60,43 +56,30 @@ class TransformersPolicyConfig:
     max_new_tokens: int = 64
     temperature: float = 1.0
     top_p: float = 1.0
-    device: str = "cpu"
-    # torch dtype name ("float32", "bfloat16", ...); None: float32 on CPU, the checkpoint's elsewhere.
-    dtype: str | None = None
     # Longer prompts lose their beginning: the goal (after ⊢) is at the end and matters most.
     max_input_tokens: int = 2048
     max_tactic_chars: int = DEFAULT_MAX_TACTIC_CHARS
     # Count the end-of-sequence token in a tactic's score (the model saying "the tactic ends here").
     score_eos: bool = True
-    trust_remote_code: bool = False
 
     def __post_init__(self) -> None:
-        if self.kind not in ("auto", "causal", "seq2seq"):
-            raise PolicyError(f"kind must be auto, causal or seq2seq, not {self.kind!r}")
+        super().__post_init__()
         if self.num_samples is not None and self.num_samples < 1:
-            raise PolicyError(f"num_samples must be positive, not {self.num_samples}")
-        if self.max_new_tokens < 1 or self.max_input_tokens < 1:
-            raise PolicyError("max_new_tokens and max_input_tokens must be positive")
-        if not self.beam and self.temperature <= 0:
-            raise PolicyError("sampling needs temperature > 0 (use beam=True for deterministic output)")
-        if not 0 < self.top_p <= 1:
-            raise PolicyError(f"top_p must be in (0, 1], not {self.top_p}")
+            raise ModelError(f"num_samples must be positive, not {self.num_samples}")
+        self.decoding  # noqa: B018 - validates the decoding options
         prompt_format(self.prompt_format)
 
-
-def _split_gguf(model: str, gguf_file: str | None) -> tuple[str, str | None]:
-    """A path to a .gguf file becomes (its directory, its name), as transformers wants."""
-    if gguf_file is None and model.endswith(".gguf") and Path(model).is_file():
-        path = Path(model)
-        return str(path.parent), path.name
-    return model, gguf_file
+    @property
+    def decoding(self) -> Decoding:
+        return Decoding(max_new_tokens=self.max_new_tokens, temperature=self.temperature, top_p=self.top_p,
+                        beam=self.beam, max_input_tokens=self.max_input_tokens)
 
 
 class TransformersPolicy:
     """`Policy` over a local transformers model. Build once (loading is slow), call `propose` often.
 
     Raises (at construction):
-        PolicyError: the model or tokenizer cannot be loaded, or the configuration is invalid.
+        ModelError: the model or tokenizer cannot be loaded, or the configuration is invalid.
     """
 
     def __init__(
@@ -126,57 +109,43 @@ class TransformersPolicy:
             dtype=dtype, max_input_tokens=max_input_tokens, max_tactic_chars=max_tactic_chars,
             score_eos=score_eos, trust_remote_code=trust_remote_code,
         )
-        model_obj, tokenizer, is_seq2seq = _load(config)
-        self._setup(config, model_obj, tokenizer, is_seq2seq)
+        self._setup(config, load_lm(config))
 
     @classmethod
     def from_config(cls, config: TransformersPolicyConfig) -> TransformersPolicy:
         self = cls.__new__(cls)
-        model_obj, tokenizer, is_seq2seq = _load(config)
-        self._setup(config, model_obj, tokenizer, is_seq2seq)
+        self._setup(config, load_lm(config))
         return self
 
     @classmethod
     def from_objects(
         cls, model: Any, tokenizer: Any, config: TransformersPolicyConfig | None = None
     ) -> TransformersPolicy:
-        """Wrap an already loaded model and tokenizer (e.g. one being fine-tuned)."""
+        """Wrap an already loaded model and tokenizer (e.g. one being fine-tuned).
+
+        Raises:
+            ModelError: `config.kind` is not what the model is.
+        """
         config = config or TransformersPolicyConfig(model=type(model).__name__)
-        is_seq2seq = bool(getattr(model.config, "is_encoder_decoder", False))
-        if config.kind != "auto" and (config.kind == "seq2seq") != is_seq2seq:
-            actual = "seq2seq" if is_seq2seq else "causal"
-            raise PolicyError(f"kind={config.kind!r} but the model is {actual}")
         self = cls.__new__(cls)
-        self._setup(config, model, tokenizer, is_seq2seq)
+        self._setup(config, LoadedLM.wrap(model, tokenizer, config.kind))
         return self
 
-    def _setup(self, config: TransformersPolicyConfig, model: Any, tokenizer: Any, is_seq2seq: bool) -> None:
+    def _setup(self, config: TransformersPolicyConfig, lm: LoadedLM) -> None:
         self.config = config
-        self.model = model
-        self.tokenizer = tokenizer
-        self.is_seq2seq = is_seq2seq
+        self.lm = lm
+        self.model = lm.model
+        self.tokenizer = lm.tokenizer
+        self.is_seq2seq = lm.is_seq2seq
         self.format: PromptFormat = prompt_format(config.prompt_format)
-        # Causal models continue the prompt, so batches pad on the left; the prompt's start is
-        # the part to lose when it is too long.
-        tokenizer.truncation_side = "left"
-        if not is_seq2seq:
-            tokenizer.padding_side = "left"
-        if tokenizer.pad_token_id is None:
-            tokenizer.pad_token = tokenizer.eos_token
-        model.eval()
 
     @property
     def kind(self) -> str:
-        return "seq2seq" if self.is_seq2seq else "causal"
+        return self.lm.kind
 
     def prompt(self, state: ProofState | str) -> str:
         """The exact text the model reads for `state`."""
-        text = self.format.render(state)
-        if self.config.chat_template and not self.is_seq2seq:
-            text = self.tokenizer.apply_chat_template(
-                [{"role": "user", "content": text}], tokenize=False, add_generation_prompt=True
-            )
-        return text
+        return self.lm.prompt_text(self.format.render(state), chat_template=self.config.chat_template)
 
     def propose(self, state: ProofState | str, k: int) -> list[TacticCandidate]:
         """Up to `k` distinct cleaned tactics, best first; fewer (or none) if the model rambles."""
@@ -207,45 +176,12 @@ class TransformersPolicy:
         ranked = rank_candidates([Scored(t, s) for t, s in zip(distinct, scores, strict=True)], k)
         return [TacticCandidate(t, lp) for t, lp in ranked]
 
-    def sample_texts(self, text: str, n: int) -> list[str]:
-        """`n` raw completions of `text` (through the prompt format and, if configured, the chat
-        template), for callers that clean the text themselves (the autoformalizer)."""
-        if n <= 0:
-            return []
-        import torch
-
-        enc = self._encode([self.prompt(text)])
-        if enc["input_ids"].shape[1] == 0:
-            return []
-        with torch.inference_mode():
-            return self._generate(enc, n)
-
     def _encode(self, prompts: list[str]) -> Any:
-        # A chat template already carries the special tokens it needs.
-        special = not (self.config.chat_template and not self.is_seq2seq)
-        enc = self.tokenizer(
-            prompts, return_tensors="pt", padding=True, truncation=True,
-            max_length=self.config.max_input_tokens, add_special_tokens=special,
-        )
-        return enc.to(self.model.device)
+        return self.lm.encode(prompts, max_input_tokens=self.config.max_input_tokens,
+                              chat_template=self.config.chat_template)
 
     def _generate(self, enc: Any, n: int) -> list[str]:
-        cfg = self.config
-        kwargs: dict[str, Any] = {
-            "max_new_tokens": cfg.max_new_tokens,
-            "num_return_sequences": n,
-            "pad_token_id": self.tokenizer.pad_token_id,
-        }
-        if cfg.beam:
-            # early_stopping=True ends the search once n short hypotheses have finished, even
-            # when a live beam is far likelier (a fine-tuned "omega" lost to "o" that way).
-            kwargs.update(do_sample=False, num_beams=n, early_stopping=False)
-        else:
-            kwargs.update(do_sample=True, num_beams=1, temperature=cfg.temperature, top_p=cfg.top_p, top_k=0)
-        out = self.model.generate(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"], **kwargs)
-        if not self.is_seq2seq:
-            out = out[:, enc["input_ids"].shape[1]:]
-        return list(self.tokenizer.batch_decode(out, skip_special_tokens=True))
+        return self.lm.generate(enc, n, self.config.decoding)
 
     def score_tactics(self, prompt: str, tactics: list[str]) -> list[float]:
         """Sum of the model's token log-probabilities of each tactic given the prompt.
@@ -351,48 +287,6 @@ class TransformersPolicy:
         """The same loaded model under other decoding options (num_samples, beam, temperature...)."""
         config = replace(self.config, **changes)
         other = type(self).__new__(type(self))
-        other._setup(config, self.model, self.tokenizer, self.is_seq2seq)
+        other._setup(config, self.lm)
         return other
 
-
-def _torch_dtype(name: str | None, device: str) -> torch.dtype | str:
-    import torch
-
-    if name is None:
-        # Half precision on CPU is slow and imprecise; elsewhere trust the checkpoint.
-        return torch.float32 if device == "cpu" else "auto"
-    if name == "auto":
-        return "auto"
-    dtype = getattr(torch, name, None)
-    if not isinstance(dtype, torch.dtype):
-        raise PolicyError(f"unknown torch dtype {name!r}")
-    return dtype
-
-
-def _load(config: TransformersPolicyConfig) -> tuple[Any, Any, bool]:
-    """(model, tokenizer, is_seq2seq) for a config; every loading failure becomes PolicyError."""
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
-
-    source, gguf = _split_gguf(config.model, config.gguf_file)
-    common: dict[str, Any] = {"trust_remote_code": config.trust_remote_code}
-    if gguf is not None:
-        common["gguf_file"] = gguf
-    try:
-        model_config = AutoConfig.from_pretrained(source, **common)
-        is_seq2seq = (
-            bool(getattr(model_config, "is_encoder_decoder", False))
-            if config.kind == "auto"
-            else config.kind == "seq2seq"
-        )
-        tokenizer = AutoTokenizer.from_pretrained(source, **common)
-        auto = AutoModelForSeq2SeqLM if is_seq2seq else AutoModelForCausalLM
-        # Passing the parsed config spares a second read of the checkpoint's metadata
-        # (slow for GGUF files, which are parsed in full).
-        model = auto.from_pretrained(
-            source, config=model_config, dtype=_torch_dtype(config.dtype, config.device), **common
-        )
-    except (OSError, ValueError, KeyError, RuntimeError) as e:
-        raise PolicyError(f"cannot load tactic model {config.model!r}: {e}") from e
-    model.to(config.device)
-    log.info("loaded %s tactic model %s", "seq2seq" if is_seq2seq else "causal", config.model)
-    return model, tokenizer, is_seq2seq

@@ -1,9 +1,11 @@
-"""Prompt formats and output cleaning shared by the model-backed policies.
+"""Prompt formats and the cleaning of untrusted model output into tactics.
 
-A policy's model output is untrusted text. `extract_tactic` turns one raw completion into at most
-one tactic (or nothing), and `rank_candidates` merges the survivors into the distinct, best-first
-list that `Policy.propose` promises. Nothing here raises on model output; only configuration
-mistakes (an unknown format name, a template without `{state}`) raise `PolicyError`.
+Shared by the model-backed tactic policies (`search.policies`) and the generator trainer
+(`prover.learn.tactic_lm`). A model's output is untrusted text: `extract_tactic` turns one raw
+completion into at most one tactic (or nothing), and `rank_candidates` merges the survivors into
+the distinct, best-first list that `Policy.propose` promises. Nothing here raises on model output;
+only configuration mistakes (an unknown format name, a template without `{state}`) raise
+`ModelError`.
 """
 
 from __future__ import annotations
@@ -12,15 +14,12 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from prover.lean import ProofState
+from prover.models.errors import ModelError
 
-
-class PolicyError(Exception):
-    """A policy cannot work as configured (bad model path or URL, rejected key, bad prompt format).
-
-    Raised only for faults that retrying cannot fix; bad model output never raises.
-    """
+if TYPE_CHECKING:
+    from prover.lean import ProofState
 
 
 # The placeholder a custom template must contain.
@@ -60,17 +59,17 @@ def prompt_format(spec: str | PromptFormat) -> PromptFormat:
     """A built-in format by name (`reprover`, `bfs_prover`, `instruct`) or a custom template.
 
     Raises:
-        PolicyError: `spec` is neither a built-in name nor a template containing `{state}`.
+        ModelError: `spec` is neither a built-in name nor a template containing `{state}`.
     """
     if isinstance(spec, PromptFormat):
         if STATE_FIELD not in spec.template:
-            raise PolicyError(f"prompt format {spec.name!r} has no {STATE_FIELD} placeholder")
+            raise ModelError(f"prompt format {spec.name!r} has no {STATE_FIELD} placeholder")
         return spec
     if spec in BUILTIN_FORMATS:
         return BUILTIN_FORMATS[spec]
     if STATE_FIELD in spec:
         return PromptFormat("custom", spec)
-    raise PolicyError(
+    raise ModelError(
         f"unknown prompt format {spec!r}: use one of {sorted(BUILTIN_FORMATS)} "
         f"or a template containing {STATE_FIELD}"
     )

@@ -1,4 +1,4 @@
-"""Local model files that ship inside PyPI packages (no model hub needed)."""
+"""Finding model files that ship inside PyPI packages, so tests and defaults need no model hub."""
 
 from __future__ import annotations
 

@@ -165,6 +165,16 @@ def body_tokens(text: str, decl: Decl) -> tuple[str, ...]:
     return tuple(t.text for t in _lex(text[decl.body_at + 2:decl.stop]))
 
 
+def tactics_at(text: str, decl: Decl) -> int | None:
+    """The offset just after the `by` that opens `decl`'s body (`:= by`), or None if it has none."""
+    if decl.body_at is None or not text.startswith(":=", decl.body_at):
+        return None
+    toks = _lex(text[decl.body_at + 2:decl.stop])
+    if not toks or toks[0].text != "by":
+        return None
+    return decl.body_at + 2 + toks[0].end
+
+
 def lemmas_as_theorems(text: str) -> str:
     """`text` with each declaration's `lemma` keyword spelled `theorem` (core Lean has no `lemma`)."""
     for d in reversed(declarations(text)):
@@ -180,12 +190,12 @@ def name_parts(name: str) -> tuple[str, ...]:
     return parts if parts and end == len(name.strip()) else tuple(name.strip().split("."))
 
 
-def mask(text: str) -> str:
-    """`text` with comments, docstrings and string/char literals blanked (same length, newlines kept),
-    for the callers that look at code only (`prover.lean.snippet.mask_comments_and_strings`)."""
+def mask(text: str, *, literals: bool = True) -> str:
+    """`text` with comments, docstrings and (with `literals`) string/char literals blanked (same
+    length, newlines kept), for callers that look at code only."""
     out = [c if c == "\n" else " " for c in text]
     for t in _lex(text):
-        if t.kind in ("id", "sym") or (t.kind == "lit" and t.text[:1].isdigit()):
+        if t.kind in ("id", "sym") or (t.kind == "lit" and (not literals or t.text[:1].isdigit())):
             out[t.start:t.end] = t.text
     return "".join(out)
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from prover.lean import ProofState
+from prover.lean import ProofState, decls
 
 
 class PolicyError(Exception):
@@ -93,7 +93,6 @@ class Extracted:
 DEFAULT_MAX_TACTIC_CHARS = 512
 
 _FENCE = re.compile(r"```[^\n`]*\n")
-_HEADER = re.compile(r"^\s*(?:theorem|lemma|example)\b.*?:=\s*by\b(?P<rest>.*)$")
 # Lines that belong to a file, not to a proof: skipped before the first tactic.
 _PREAMBLE = re.compile(r"^\s*(?:import|open|namespace|section|set_option|variable|universe)\b")
 _COMMENT = re.compile(r"\s+--.*$")
@@ -127,6 +126,12 @@ def _echoed_goal_end(lines: list[tuple[int, str]], i: int) -> int | None:
         if stripped.startswith("⊢"):
             return j + 1
     return None
+
+
+def _after_echoed_header(line: str) -> int | None:
+    """Where the tactics start in a line that is a theorem's header up to `:= by`, or None."""
+    found = decls.theorems(line)
+    return decls.tactics_at(line, found[0]) if found else None
 
 
 def _indent(line: str) -> int:
@@ -182,11 +187,11 @@ def extract_tactic(
         if turnstile is not None:
             i = turnstile
             continue
-        header = _HEADER.match(line)
-        if header is not None:
-            rest = header.group("rest")
+        after = _after_echoed_header(line)
+        if after is not None:  # the theorem's own `… := by`, echoed: the tactic follows it
+            rest = line[after:]
             if rest.strip():
-                first = (offset + header.start("rest"), rest)
+                first = (offset + after, rest)
                 break
             continue
         if line.lstrip().startswith("by "):

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from prover.lean import InvalidRequest, LeanRuntimeNotFound
+from prover.lean import InvalidRequest, LeanRuntimeNotFound, decls
 from prover.lean.runtime import GLUE_PATCHES, _safe_extract, _sri_sha512, patch_glue, verify_patched
-from prover.lean import decls
 from prover.lean.snippet import mask_comments_and_strings, split_snippet
 
 

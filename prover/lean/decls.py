@@ -132,13 +132,14 @@ class _Tok:
 def split(text: str) -> tuple[Item, ...]:
     """The top-level commands of `text`, in order (text before the first command is not one)."""
     toks = _lex(text)
-    starts = _command_starts(toks)
+    close = _closers(toks)
+    starts = _command_starts(toks, close)
     items: list[Item] = []
     scopes: list[tuple[str, tuple[str, ...]]] = []
     for n, i in enumerate(starts):
         j = starts[n + 1] if n + 1 < len(starts) else len(toks)
         namespace = tuple(p for kind, parts in scopes if kind == "namespace" for p in parts)
-        item = _read(text, toks, i, j, namespace)
+        item = _read(text, toks, close, i, j, namespace)
         if isinstance(item, Command):
             if item.keyword in ("namespace", "section", "mutual"):
                 scopes.append((item.keyword, item.argument))
@@ -207,20 +208,22 @@ def _spell(parts: tuple[str, ...]) -> str:
 # ---------------------------------------------------------------------------------------- commands
 
 
-def _command_starts(toks: list[_Tok]) -> list[int]:
+def _command_starts(toks: list[_Tok], close: list[int]) -> list[int]:
     """Indices of the tokens that start a command."""
     starts: list[int] = []
     i = 0
     while i < len(toks):
-        found = _keyword_after_prefix(toks, i) if toks[i].first else None
-        if found is not None and (found[0] in DECL_KEYWORDS or found[0] in SCOPE_KEYWORDS
-                                  or (found[0] in OTHER_KEYWORDS and toks[i].column == 0)):
-            # The command after `open … in` / `set_option … in` is one command with it.
-            if not (starts and _is_in_prefix(toks, starts[-1], i)):
-                starts.append(i)
-            i = found[1] + 1
-        else:
+        if not toks[i].first:
             i += 1
+            continue
+        kw, at = _keyword_after_prefix(toks, close, i)
+        command = kw is not None and (kw in DECL_KEYWORDS or kw in SCOPE_KEYWORDS
+                                      or (kw in OTHER_KEYWORDS and toks[i].column == 0))
+        # The command after `open … in` / `set_option … in` is one command with it.
+        if command and not (starts and _is_in_prefix(toks, starts[-1], i)):
+            starts.append(i)
+        # No command starts inside the prefix just read: a later start would end at the same token.
+        i = max(at, i) + 1
     return starts
 
 
@@ -229,43 +232,45 @@ def _is_in_prefix(toks: list[_Tok], s: int, i: int) -> bool:
     return toks[s].text in ("open", "set_option") and toks[s].column == 0 and toks[i - 1].text == "in"
 
 
-def _keyword_after_prefix(toks: list[_Tok], i: int) -> tuple[str, int] | None:
-    """The keyword after docstring, attributes and modifiers from token `i`, and its index."""
+def _keyword_after_prefix(toks: list[_Tok], close: list[int], i: int) -> tuple[str | None, int]:
+    """The keyword after docstring, attributes and modifiers from token `i` (None if another token
+    comes first), and the index of the token where reading stopped."""
     n = len(toks)
     while i < n:
         t = toks[i]
-        if t.kind == "doc":
+        if t.kind == "doc" or (t.kind == "id" and t.text in MODIFIERS):
             i += 1
         elif t.kind == "sym" and t.text == "@[":
-            i = _skip_group(toks, i) + 1
-        elif t.kind == "id" and t.text in MODIFIERS:
-            i += 1
+            i = close[i] + 1
         elif t.kind == "id" and (t.text in DECL_KEYWORDS or t.text in SCOPE_KEYWORDS
                                  or t.text in OTHER_KEYWORDS):
             if t.text == "class" and i + 1 < n and toks[i + 1].text == "inductive":
                 return "class inductive", i + 1
             return t.text, i
         else:
-            return None
-    return None
+            return None, i
+    return None, n - 1
 
 
-def _skip_group(toks: list[_Tok], i: int) -> int:
-    """Index of the token closing the bracket group opened at token `i` (or the last token)."""
-    depth = 0
-    for j in range(i, len(toks)):
-        if toks[j].kind != "sym":
+def _closers(toks: list[_Tok]) -> list[int]:
+    """For each token that opens a bracket group (`(`, `@[`, …), the index of the token closing it
+    (the last token if it is never closed); -1 for the other tokens. Closers pair with the latest
+    open group whatever its kind, as depth counting would."""
+    out = [-1] * len(toks)
+    stack: list[int] = []
+    for j, t in enumerate(toks):
+        if t.kind != "sym":
             continue
-        if toks[j].text in _OPEN or toks[j].text == "@[":
-            depth += 1
-        elif toks[j].text in _CLOSE:
-            depth -= 1
-            if depth == 0:
-                return j
-    return len(toks) - 1
+        if t.text in _OPEN or t.text == "@[":
+            stack.append(j)
+        elif t.text in _CLOSE and stack:
+            out[stack.pop()] = j
+    for j in stack:
+        out[j] = len(toks) - 1
+    return out
 
 
-def _read(text: str, toks: list[_Tok], i: int, j: int, namespace: tuple[str, ...]) -> Item:
+def _read(text: str, toks: list[_Tok], close: list[int], i: int, j: int, namespace: tuple[str, ...]) -> Item:
     """The command made of tokens i..j-1."""
     start, stop = toks[i].start, toks[j - 1].end
     k = i
@@ -283,9 +288,8 @@ def _read(text: str, toks: list[_Tok], i: int, j: int, namespace: tuple[str, ...
             doc = t.text[3:-2].strip()
             k += 1
         elif t.kind == "sym" and t.text == "@[":
-            close = _skip_group(toks, k)
-            attrs.append(text[t.end:toks[close].start].strip())
-            k = close + 1
+            attrs.append(text[t.end:toks[close[k]].start].strip())
+            k = close[k] + 1
         elif t.kind == "id" and t.text in MODIFIERS:
             mods.append(t.text)
             k += 1
@@ -301,16 +305,15 @@ def _read(text: str, toks: list[_Tok], i: int, j: int, namespace: tuple[str, ...
         return Command(kw, arg, start, stop)
     p = k + 1
     if kw == "instance" and p + 1 < j and toks[p].text == "(" and toks[p + 1].text == "priority":
-        p = _skip_group(toks, p) + 1
+        p = close[p] + 1
     name: tuple[str, ...] = ()
     universes = ""
     if kw != "example" and p < j and toks[p].kind == "id" and toks[p].text not in ("where", "extends"):
         name = toks[p].parts
         p += 1
         if p + 1 < j and toks[p].text == "." and toks[p].start == toks[p - 1].end and toks[p + 1].text == "{":
-            close = _skip_group(toks, p + 1)
-            universes = text[toks[p].start:toks[close].end]
-            p = close + 1
+            universes = text[toks[p].start:toks[close[p + 1]].end]
+            p = close[p + 1] + 1
     signature_at = toks[p].start if p < j else stop
     body, has_type = _body(toks, p, j, kw)
     return Decl(kw, name, namespace, tuple(mods), tuple(attrs), doc, start, keyword_at, signature_at,
@@ -346,12 +349,15 @@ def _body(toks: list[_Tok], p: int, j: int, kw: str) -> tuple[int | None, bool]:
 
 
 def _equation(toks: list[_Tok], x: int, j: int) -> bool:
-    """Whether the `|` at token `x` starts `| pattern => …` (a `=>` outside brackets before `:=`)."""
+    """Whether the `|` at token `x` starts `| pattern => …`: a `=>` outside brackets before a `:=`
+    or the next line that starts with `|` (which bounds the work to one alternative)."""
     depth = 0
     for y in range(x + 1, j):
         t = toks[y]
         if t.kind != "sym":
             continue
+        if t.first and t.text == "|":
+            return False
         if t.text in _OPEN:
             depth += 1
         elif t.text in _CLOSE:

@@ -8,78 +8,21 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-from prover.lean import InvalidRequest, LeanConfig, LeanServer
-from prover.lean.snippet import mask_comments_and_strings, split_snippet, top_level_assign
+from prover.lean import LeanConfig, LeanServer
+
+# Re-exported: `prover prove`, notebooks and tests take the statement helpers from here.
+from prover.lean.statements import StatementError as StatementError
+from prover.lean.statements import as_snippet as as_snippet
+from prover.lean.statements import load_theorem as load_theorem
 from search.best_first import BestFirstSearch, ProgressCallback, ProofVerifier, PruneHook, SearchConfig
 from search.interfaces import Policy, ValueModel
 from search.result import SearchResult
 
 POLICIES = ("builtin", "numeric", "transformers", "http", "learned")
 VALUES = ("goal-size", "none", "transformers", "learned")
-_IMPORT = re.compile(r"(?m)^[ \t]*import[ \t]+(Lean|Init|Std)(\.[\w.]+)?[ \t]*$")
-
-
-class StatementError(ValueError):
-    """The statement or the named theorem cannot be turned into something to prove."""
-
-
-def as_snippet(statement: str) -> str:
-    """A snippet for `open_proof`: a `theorem`/`lemma`/`example` (with any definitions before it),
-    or a bare proposition, which becomes `theorem goal : <proposition>`.
-
-    A trailing `:= by`, `:= by sorry` or `:= sorry` is dropped.
-
-    Raises:
-        StatementError: empty, or the last theorem already carries a proof.
-    """
-    text = statement.strip()
-    if not text:
-        raise StatementError("the statement is empty")
-    text = _IMPORT.sub("", text)
-    masked = mask_comments_and_strings(text)
-    if not re.search(r"(?m)^\s*(?:@\[[^\]]*\]\s*)?(?:private\s+|protected\s+)*(theorem|lemma|example)\b",
-                     masked):
-        text = f"theorem goal : {text}"
-    try:
-        parts = split_snippet(text)
-    except InvalidRequest as e:
-        raise StatementError(str(e)) from None
-    return f"{parts.header}{parts.statement} := by"
-
-
-def load_theorem(path: str | Path, name: str) -> str:
-    """The snippet for theorem `name` in a `.lean` file: everything before it, and its statement
-    without its proof. Imports of Lean's own core (`Lean`, `Init`, `Std`) are dropped: the
-    server has them already.
-
-    Raises:
-        StatementError: no such theorem in the file.
-        OSError: the file cannot be read.
-    """
-    text = Path(path).read_text(encoding="utf-8")
-    masked = mask_comments_and_strings(text)
-    short = re.escape(name)
-    m = re.search(
-        rf"(?m)^[ \t]*(?:@\[[^\]\n]*\][ \t\n]*)?(?:(?:private|protected|nonrec)[ \t]+)*"
-        rf"(?:theorem|lemma)[ \t]+(?:[\w.]*\.)?{short}(?=[\s:({{\[⦃])", masked)
-    if m is None:
-        raise StatementError(f"no theorem named {name!r} in {path}")
-    start = m.start()
-    rest = masked[start:]
-    end = _statement_end(rest)
-    snippet = text[:start] + text[start:start + end].rstrip()
-    return as_snippet(snippet)
-
-
-def _statement_end(masked: str) -> int:
-    """Index of the `:=` (or `|` for equation-style proofs) ending a declaration's signature."""
-    end = top_level_assign(masked, equations=True)
-    return len(masked) if end < 0 else end
 
 
 def make_policy(name: str, snippet: str = "", *, model: str | None = None,

@@ -85,13 +85,16 @@ def test_bad_lines_are_named_and_lose_nothing_else(tmp_path: Path) -> None:
                         "header": "", "informal_prefix": "/-- x -/"}) for i in range(3)]
     lines = [good[0], "{not json", json.dumps(["a", "list"]), good[1],
              json.dumps({"name": "q", "split": "train", "formal_statement": "theorem q : True"}),
-             json.dumps({"name": "r", "split": "test"}), good[2], good[0]]
+             json.dumps({"name": "r", "split": "test"}), good[2], good[0],
+             json.dumps({"name": "s", "split": "test", "formal_statement": "theorem s : True := trivial"}),
+             json.dumps({"name": "u", "split": "test", "formal_statement": "def u : Nat := 1"})]
     bench = parse_benchmark("minif2f", tmp_path / "x.jsonl", ("\n".join(lines) + "\n").encode())
     assert [p.name for p in bench.problems] == ["p0", "p1", "p2"]
-    assert [b.line for b in bench.bad_lines] == [2, 3, 5, 6, 8]
+    assert [b.line for b in bench.bad_lines] == [2, 3, 5, 6, 8, 9, 10]
     reasons = [b.reason for b in bench.bad_lines]
     assert "not JSON" in reasons[0] and "list" in reasons[1] and "train" in reasons[2]
     assert "formal_statement" in reasons[3] and "duplicate of line 1" in reasons[4]
+    assert "already has a proof" in reasons[5] and "does not end in" in reasons[6]
     assert str(bench.bad_lines[0]).startswith(f"{tmp_path / 'x.jsonl'}:2:")
 
 

@@ -39,6 +39,25 @@ def test_normalise_keeps_one_statement_without_proof_or_imports() -> None:
     assert not normalise("def f := 1").ok
 
 
+def test_extraction_reads_modifiers_attributes_docstrings_and_namespaces() -> None:
+    answer = ("The statement:\n```lean\nimport Mathlib\nnamespace P\n/-- Doc. -/\n"
+              "@[simp] private nonrec lemma p (n : ℕ) :\n    n + 0 = n := by\n  simp\nend P\n```")
+    code = extract_code(answer).code
+    assert code is not None and code.startswith("import Mathlib")
+    n = normalise(code)
+    assert n.header == "namespace P\n"
+    assert n.statement == "/-- Doc. -/\n@[simp] private nonrec theorem p (n : ℕ) :\n    n + 0 = n\n"
+    # Without a fence: from the first line that starts a declaration (modifiers included).
+    got = extract_code("So:\nprotected theorem q : True := trivial").code
+    assert got == "protected theorem q : True := trivial"
+    # An equation body, an `example`, a header of definitions, and no type.
+    eqns = normalise("theorem e : ∀ n : Nat, n = n\n  | n => rfl")
+    assert eqns.statement == "theorem e : ∀ n : Nat, n = n\n"
+    assert normalise("example : True := trivial\ntheorem later : False").statement == "example : True\n"
+    assert normalise("def f := 1\ntheorem w : f = 1 := by rfl").header == "def f := 1\n"
+    assert normalise("-- lemma x : False\ntheorem t (h : 1 = 1) := h").reason  # no type
+
+
 def test_answer_line() -> None:
     assert extract_answer("blah\n**Answer:** 155/3.\n```lean\n```") == "155/3"
     assert extract_answer("Final answer = 2") == "2"

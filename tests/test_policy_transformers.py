@@ -72,6 +72,7 @@ def test_builtin_and_custom_prompt_formats() -> None:
         ("```\nnorm_num", "norm_num"),
         ("theorem t : 2 + 2 = 4 := by\n  norm_num\n  done\n", "norm_num"),
         ("example : True := by trivial", "trivial"),
+        ("private nonrec theorem t (h : p := q) : True := by exact h", "exact h"),  # modifiers, `:=` in ( )
         ("by\n  simp", "simp"),
         ("by simp [h]", "simp [h]"),
         ("`linarith`", "linarith"),

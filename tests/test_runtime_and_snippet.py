@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from prover.lean import InvalidRequest, LeanRuntimeNotFound
+from prover.lean import InvalidRequest, LeanRuntimeNotFound, decls
 from prover.lean.runtime import GLUE_PATCHES, _safe_extract, _sri_sha512, patch_glue, verify_patched
-from prover.lean.snippet import mask_comments_and_strings, split_snippet, top_level_assign
+from prover.lean.snippet import mask_comments_and_strings, split_snippet
 
 
 def _glue() -> str:
@@ -72,9 +72,12 @@ def test_split_snippet_header_statement_and_proof_forms() -> None:
         split_snippet('def s := "theorem inside a string"')
 
 
-def test_masking_and_top_level_assign() -> None:
+def test_masking_and_the_body_start() -> None:
     text = 'theorem a /- := -/ (h : "x := y") : (b := 1) = 1 := rfl'
     masked = mask_comments_and_strings(text)
-    assert len(masked) == len(text)
-    assert text[top_level_assign(masked):].startswith(":= rfl")
-    assert top_level_assign(mask_comments_and_strings("theorem a : p\n  | x => y"), equations=True) > 0
+    assert len(masked) == len(text) and ":= -/" not in masked and "x := y" not in masked
+    (d,) = decls.declarations(text)
+    assert d.body_at is not None and text[d.body_at:] == ":= rfl"
+    eqns = "theorem a : p\n  | x => y"
+    (d,) = decls.declarations(eqns)
+    assert d.body_at is not None and eqns[d.body_at:] == "| x => y"

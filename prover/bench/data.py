@@ -3,7 +3,8 @@
 The files are those of the public DeepSeek-Prover-V1.5 repository (`datasets/`). Users get them
 downloaded once into the cache (`$PROVER_CACHE_DIR/benchmarks/`); tests and CI pass a local copy
 with `data=` (`--data PATH`). Benchmark files are untrusted input: a bad line is reported with its
-number and the reason, and every good line is still loaded.
+number and the reason (a `formal_statement` must end in one theorem statement without its proof,
+as the splitter `prover.lean.decls` reads it), and every good line is still loaded.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ import tempfile
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from prover.lean.errors import InvalidRequest
+from prover.lean.snippet import split_snippet
 
 SOURCE_URL = "https://raw.githubusercontent.com/deepseek-ai/DeepSeek-Prover-V1.5/main/datasets/{file}"
 BENCHMARKS: dict[str, str] = {"minif2f": "minif2f.jsonl", "proofnet": "proofnet.jsonl"}
@@ -229,6 +233,10 @@ def _parse_line(benchmark: str, line: bytes) -> Problem | str:
         return f"name {d['name'][:60]!r} is not a Lean identifier"
     if d["split"] not in SPLITS:
         return f"split {d['split'][:30]!r} is neither {' nor '.join(SPLITS)}"
+    try:  # the splitter's reading (`prover.lean.decls`); Lean reads it again when the proof opens
+        split_snippet(d["formal_statement"])
+    except InvalidRequest as e:
+        return f"formal_statement: {e}"
     return Problem(benchmark, d["name"], d["split"], _informal(d.get("informal_prefix", "")),
                    d["formal_statement"], d.get("header", ""))
 

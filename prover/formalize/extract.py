@@ -10,9 +10,11 @@ Two steps, each a verdict of its own in the pipeline:
   `lemma` spelled `theorem` (core Lean has no `lemma`), and its proof (whatever follows the
   top-level `:=`) dropped. Everything after that declaration is dropped too.
 
-Nothing here decides what a statement means or whether it is safe: Lean reads the result command
-by command and the guard decides on its parse trees (`prover.lean.reader`). These functions only
-cut text, and every failure is a value with a reason, never an exception.
+Declarations are found by the splitter (`prover.lean.decls`): model answers are prose around code,
+which Lean's parser cannot read as a whole. Nothing here decides what a statement means or
+whether it is safe: Lean reads the result command by command and the guard decides on its parse
+trees (`prover.lean.reader`). These functions only cut text, and every failure is a value with a
+reason, never an exception.
 """
 
 from __future__ import annotations
@@ -20,13 +22,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from prover.lean.snippet import DECL_START, mask_comments_and_strings, top_level_assign
+from prover.lean import decls
 
 MAX_ANSWER_CHARS = 50_000  # a longer answer is rambling, not a statement
 MAX_STATEMENT_CHARS = 8_000
 
 _FENCE = re.compile(r"```[ \t]*(?P<lang>[\w+-]*)[ \t]*\n(?P<body>.*?)(?:```|\Z)", re.S)
-_IMPORT = re.compile(r"(?m)^[ \t]*import[ \t]+[^\n]*\n?")
 _ANSWER = re.compile(r"(?im)^[ \t*#>-]*(?:final[ \t]+)?answer[ \t*]*[:=][ \t*]*(?P<value>[^\n]+)$")
 
 
@@ -56,7 +57,7 @@ class Normalised:
 
 
 def _has_decl(text: str) -> bool:
-    return DECL_START.search(mask_comments_and_strings(text)) is not None
+    return bool(decls.theorems(text))
 
 
 def extract_code(answer: str) -> Extracted:
@@ -70,37 +71,38 @@ def extract_code(answer: str) -> Extracted:
     for m in _FENCE.finditer(answer):
         if m.group("lang").lower() in ("", "lean", "lean4") and _has_decl(m.group("body")):
             return Extracted(m.group("body"))
-    found = DECL_START.search(mask_comments_and_strings(answer))
-    if found is None:
+    found = decls.theorems(answer)
+    if not found:
         return Extracted(None, "no `theorem`, `lemma` or `example` in the answer")
     # Text before the declaration on earlier lines is prose; commands the model meant as a header
     # belong in a fence, which the loop above took.
-    return Extracted(answer[found.start():].split("```", 1)[0])
+    return Extracted(answer[found[0].start:].split("```", 1)[0])
 
 
 def normalise(code: str) -> Normalised:
     """One theorem statement from extracted code (see the module docstring)."""
-    text = _IMPORT.sub("", code.replace("\r\n", "\n"))
-    masked = mask_comments_and_strings(text)
-    found = DECL_START.search(masked)
-    if found is None:
+    text = _drop_imports(code.replace("\r\n", "\n"))
+    found = decls.theorems(text)
+    if not found:
         return Normalised("", "", "no `theorem`, `lemma` or `example` declaration")
-    header, decl, mdecl = text[:found.start()], text[found.start():], masked[found.start():]
-    kw = found.start(1) - found.start()
-    if found.group(1) == "lemma":
-        decl, mdecl = decl[:kw] + "theorem" + decl[kw + 5:], mdecl[:kw] + "theorem" + mdecl[kw + 5:]
-    # The declaration ends at its top-level `:=`, or at the next declaration, or at the end.
-    nxt = DECL_START.search(mdecl, found.end(1) - found.start() + 2)
-    stop = nxt.start() if nxt is not None else len(mdecl)
-    assign = top_level_assign(mdecl[:stop])
-    statement = (decl[:assign] if assign >= 0 else decl[:stop]).rstrip()
-    if ":" not in mask_comments_and_strings(statement):
+    d = found[0]
+    if not d.has_type:
         return Normalised("", "", "the declaration has no type (`: …`)")
+    header = text[:d.start]
+    statement = decls.lemmas_as_theorems(d.statement(text))
     if len(statement) > MAX_STATEMENT_CHARS:
         return Normalised("", "", f"the statement has {len(statement)} characters; the limit is "
                                   f"{MAX_STATEMENT_CHARS}")
     header = header.strip()
     return Normalised(header + "\n" if header else "", statement.strip() + "\n")
+
+
+def _drop_imports(text: str) -> str:
+    """`text` without its `import` commands (the server's environment is what it imported)."""
+    for c in reversed(decls.split(text)):
+        if isinstance(c, decls.Command) and c.keyword == "import":
+            text = text[:c.start] + text[c.stop:].removeprefix("\n")
+    return text
 
 
 def extract_answer(answer: str) -> str | None:

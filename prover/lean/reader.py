@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Protocol
 
+from prover.lean import decls
 from prover.lean import syntax as S
 from prover.lean.errors import InvalidRequest
 from prover.lean.snippet import MAX_SNIPPET_CHARS, ensure_text
@@ -83,6 +84,12 @@ class Reading:
     env: int
     header_commands: tuple[str, ...] = ()
     lean_seconds: float = 0.0
+
+
+class CommandParser(Protocol):
+    """What reading declarations needs: Lean's command parser (`LeanServer`, the daemon's client)."""
+
+    def next_command(self, code: str, pos: int = 0, *, env: int = 0) -> CommandRead: ...
 
 
 class _Lean(Protocol):
@@ -304,3 +311,167 @@ def _where(text: str, pos: int) -> str:
     line = data[:start].count(b"\n") + 1
     return f"line {line}"
 
+
+
+# ------------------------------------------------------------------------ declarations, as Lean reads
+
+_DECL_KINDS = {"Lean.Parser.Command.theorem": "theorem", "Lean.Parser.Command.definition": "def",
+               "Lean.Parser.Command.abbrev": "abbrev", "Lean.Parser.Command.instance": "instance",
+               "Lean.Parser.Command.example": "example", "Lean.Parser.Command.axiom": "axiom",
+               "Lean.Parser.Command.opaque": "opaque", "Lean.Parser.Command.structure": "structure",
+               "Lean.Parser.Command.inductive": "inductive",
+               "Lean.Parser.Command.classInductive": "class inductive"}
+# Children of each declaration node: (name's declId, signature, body candidates), by index.
+_DECL_PARTS: dict[str, tuple[int | None, int, tuple[int, ...]]] = {
+    "theorem": (1, 2, (3,)), "def": (1, 2, (3,)), "abbrev": (1, 2, (3,)), "instance": (3, 4, (5,)),
+    "example": (None, 1, (2,)), "axiom": (1, 2, ()), "opaque": (1, 2, (3,)), "structure": (1, 2, (4,)),
+    "class": (1, 2, (4,)),
+    "inductive": (1, 2, (3, 4)), "class inductive": (1, 2, (3, 4)),
+}
+
+
+def declarations(lean: CommandParser, text: str) -> tuple[decls.Decl, ...] | ReadError:
+    """The top-level declarations of `text` as Lean's command parser reads them: the same records
+    as the splitter's `prover.lean.decls.declarations`, read by Lean instead (one parse per command,
+    nothing elaborated). The last command may be a statement without its proof (`theorem t : P`,
+    `… := by`); a body that is not in `text` is then None.
+
+    Commands are parsed in the empty environment: a `notation` in `text` is not applied, so text
+    that uses its own notation is refused here (`read_snippet` elaborates as it reads).
+
+    Returns:
+        The declarations, or why Lean cannot read `text` (not text, too large, a parse error).
+    """
+    try:
+        text = ensure_text(text, "text")
+    except InvalidRequest as e:
+        return ReadError(ReadStage.INPUT, str(e))
+    if len(text) > MAX_SNIPPET_CHARS:
+        return ReadError(ReadStage.INPUT, f"text is {len(text)} characters; the limit is {MAX_SNIPPET_CHARS}")
+    at = _Offsets(text)
+    out: list[decls.Decl] = []
+    scopes: list[tuple[str, tuple[str, ...]]] = []
+    pos = 0
+    while True:
+        cmd = lean.next_command(text, pos, env=0)
+        if cmd.eoi:
+            return tuple(out)
+        tree, end = cmd.tree, cmd.end
+        if not (cmd.one and cmd.same and not cmd.errors):
+            tree, end = _completed(lean, text, pos), at.size
+            if tree is None:
+                why = cmd.errors[0].text if cmd.errors else "it is not read as one complete command"
+                return ReadError(ReadStage.PARSE,
+                                 f"Lean cannot read the command at {_where(text, pos)}: {why}", cmd.errors)
+        namespace = tuple(p for kind, parts in scopes if kind == "namespace" for p in parts)
+        for node, outer in _declaration_nodes(tree):
+            d = _decl(node, outer, text, at.shifted(pos), namespace)
+            if d is not None:
+                out.append(d)
+        if isinstance(tree, S.Node):
+            arg = next((t.parts for t in S.walk(tree) if isinstance(t, S.Ident)), ())
+            if tree.kind == "Lean.Parser.Command.namespace":
+                scopes.append(("namespace", arg))
+            elif tree.kind == "Lean.Parser.Command.section":
+                scopes.append(("section", arg))
+            elif tree.kind == "Lean.Parser.Command.end" and scopes:
+                scopes.pop()
+        pos = end
+
+
+def _completed(lean: CommandParser, text: str, pos: int) -> S.Syntax | None:
+    """The tree of the statement at `pos` read with a proof appended, if it is the last command."""
+    for tail in _COMPLETIONS:
+        done = lean.next_command(text + tail, pos, env=0)
+        if (not done.eoi and done.one and done.same and not done.errors
+                and lean.next_command(text + tail, done.end, env=0).eoi):
+            return done.tree
+    return None
+
+
+class _Offsets:
+    """UTF-8 byte offsets of a text (what Lean reports) as string indices; None past its end."""
+
+    def __init__(self, text: str, base: int = 0, table: list[int] | None = None) -> None:
+        if table is None:
+            table = [i for i, ch in enumerate(text) for _ in range(len(ch.encode("utf-8")))]
+            table.append(len(text))
+        self.table, self.base, self.size = table, base, len(table) - 1
+
+    def shifted(self, base: int) -> _Offsets:
+        """The same text, for offsets counted from byte `base` (a command's own spans)."""
+        return _Offsets("", base, self.table)
+
+    def __call__(self, b: int) -> int:
+        return self.table[min(self.base + b, self.size)]
+
+    def inside(self, b: int) -> bool:
+        return self.base + b < self.size
+
+
+def _declaration_nodes(tree: S.Syntax) -> list[tuple[S.Node, S.Node]]:
+    """The declaration nodes of a command (inside `mutual` and `… in` too), each with the outermost
+    node it starts with (`open … in` is part of the declaration)."""
+    if not isinstance(tree, S.Node):
+        return []
+    if tree.kind == "Lean.Parser.Command.declaration":
+        return [(tree, tree)]
+    if tree.kind == "Lean.Parser.Command.in":
+        return [(d, tree) for d, _ in _declaration_nodes(tree.child(2))]
+    if tree.kind == "Lean.Parser.Command.mutual":
+        inner = tree.child(1)
+        return [x for c in (inner.children if isinstance(inner, S.Node) else ())
+                for x in _declaration_nodes(c)]
+    return []
+
+
+def _decl(tree: S.Node, outer: S.Node, text: str, at: _Offsets,
+          namespace: tuple[str, ...]) -> decls.Decl | None:
+    """The `Decl` of one `Command.declaration` node (spans counted from its command's start)."""
+    mods, node = tree.child(0), tree.child(1)
+    if not isinstance(node, S.Node) or node.kind not in _DECL_KINDS or not isinstance(mods, S.Node):
+        return None
+    keyword = _DECL_KINDS[node.kind]
+    head = node.child(0)
+    if keyword == "structure" and isinstance(head, S.Node) and head.kind == "Lean.Parser.Command.classTk":
+        keyword = "class"
+
+    def src(t: S.Syntax) -> str:
+        span = t.span if isinstance(t, S.Node | S.Ident) else None
+        return text[at(span[0]):at(span[1])] if span else ""
+
+    id_at, sig_at, body_at = _DECL_PARTS[keyword]
+    decl_id = node.child(id_at) if id_at is not None else None
+    if isinstance(decl_id, S.Node) and decl_id.kind == "null":  # `instance`'s optional name
+        decl_id = decl_id.child(0)
+    name: tuple[str, ...] = ()
+    universes = ""
+    if isinstance(decl_id, S.Node) and isinstance(decl_id.child(0), S.Ident):
+        name, universes = decl_id.child(0).parts, src(decl_id.child(1))
+    doc_node = S.find(mods.child(0), "Lean.Parser.Command.docComment")
+    doc = src(doc_node)[3:-2].strip() if doc_node is not None else None
+    attrs = tuple(src(a)[2:-1].strip() for a in S.nodes(mods.child(1), "Lean.Parser.Term.attributes"))
+    modifiers = [a for c in mods.children[2:] for a in S.atoms(c)]
+    if keyword == "instance":  # `scoped`/`local` sit inside the instance node
+        modifiers = S.atoms(head) + modifiers
+    sig = node.child(sig_at)
+    sig_span = sig.span if isinstance(sig, S.Node) else None
+    body_span = next((b.span for b in (node.child(i) for i in body_at)
+                      if isinstance(b, S.Node) and b.span is not None), None)
+    # A body that lies in the appended completion is not the text's: the statement has none.
+    body = at(body_span[0]) if body_span is not None and at.inside(body_span[0]) else None
+    start = at(outer.span[0]) if outer.span else 0
+    stop = at(outer.span[1]) if outer.span else start
+    if body is None and body_span is not None:
+        stop = at(sig_span[1]) if sig_span else stop
+    stop = len(text[:stop].rstrip()) if stop >= len(text) else stop
+    has_type = isinstance(sig, S.Node) and any(_is_type_spec(c) or (
+        isinstance(c, S.Node) and c.kind == "null" and _is_type_spec(c.child(0))) for c in sig.children)
+    keyword_at = at(node.span[0]) if node.span else start
+    signature_at = at(sig_span[0]) if sig_span else (body if body is not None else stop)
+    return decls.Decl(keyword, name, namespace, tuple(modifiers), attrs, doc, start, keyword_at,
+                      signature_at, body, stop, universes, has_type)
+
+
+def _is_type_spec(t: S.Syntax) -> bool:
+    return isinstance(t, S.Node) and t.kind == "Lean.Parser.Term.typeSpec"

@@ -1,25 +1,19 @@
-"""Split a Lean snippet into its header (defs, opens, namespaces) and its final theorem statement.
+"""Checks on snippet text before Lean reads it, and the split of a snippet into its header
+(defs, opens, namespaces) and its final theorem statement, by the splitter (`prover.lean.decls`).
 
 The header is elaborated once and stored; each proof step then elaborates only the statement and
-its tactics on top of it. Comments and string literals are masked before looking for keywords,
-so a `theorem` inside a comment or a string is never taken for the statement.
+its tactics on top of it. The splitter skips comments and string literals, so a `theorem` inside a
+comment or a string is never taken for the statement.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from prover.lean import decls
 from prover.lean.errors import InvalidRequest
 
 MAX_SNIPPET_CHARS = 200_000
-
-# The start of a theorem-like declaration (with its attributes and modifiers), on masked text.
-DECL_START = re.compile(
-    r"(?m)^[ \t]*(?:@\[[^\]\n]*\][ \t\n]*)?(?:(?:private|protected|noncomputable|nonrec|public)[ \t]+)*"
-    r"(theorem|lemma|example)\b"
-)
-_DOC_BEFORE = re.compile(r"/--(?:.|\n)*?-/\s*$")
 
 
 @dataclass(frozen=True)
@@ -33,40 +27,7 @@ class Snippet:
 
 def mask_comments_and_strings(text: str) -> str:
     """Same length as `text`, with comment and string contents replaced by spaces (newlines kept)."""
-    out = list(text)
-    i, n = 0, len(text)
-
-    def blank(a: int, b: int) -> None:
-        for k in range(a, min(b, n)):
-            if out[k] != "\n":
-                out[k] = " "
-
-    while i < n:
-        if text.startswith("--", i):
-            j = text.find("\n", i)
-            j = n if j < 0 else j
-            blank(i, j)
-            i = j
-        elif text.startswith("/-", i):
-            depth, j = 1, i + 2
-            while j < n and depth:
-                if text.startswith("/-", j):
-                    depth, j = depth + 1, j + 2
-                elif text.startswith("-/", j):
-                    depth, j = depth - 1, j + 2
-                else:
-                    j += 1
-            blank(i, j)
-            i = j
-        elif text[i] == '"':
-            j = i + 1
-            while j < n and text[j] != '"':
-                j += 2 if text[j] == "\\" else 1
-            blank(i, j + 1)
-            i = j + 1
-        else:
-            i += 1
-    return "".join(out)
+    return decls.mask(text)
 
 
 # A resource limit, not a reading: brackets are counted everywhere, comments included, which can
@@ -115,25 +76,6 @@ def ensure_text(value: str | bytes, what: str) -> str:
     return value
 
 
-def top_level_assign(masked: str, start: int = 0, *, equations: bool = False) -> int:
-    """Index of the first `:=` outside brackets from `start` on (with `equations`, also a line
-    starting with `|`, which ends an equation-style signature), or -1.
-
-    `masked` must have comments and strings masked (`mask_comments_and_strings`).
-    """
-    depth = 0
-    for i in range(start, len(masked)):
-        ch = masked[i]
-        if ch in "([{⟨⦃":
-            depth += 1
-        elif ch in ")]}⟩⦄":
-            depth -= 1
-        elif depth == 0 and (masked.startswith(":=", i) or (
-                equations and ch == "\n" and masked[i + 1:].lstrip(" \t").startswith("|"))):
-            return i
-    return -1
-
-
 def split_snippet(text: str) -> Snippet:
     """Split `text`, which must end in a theorem statement (with or without `:= by`/`:= sorry`).
 
@@ -144,29 +86,14 @@ def split_snippet(text: str) -> Snippet:
         raise InvalidRequest(f"snippet is {len(text)} characters; the limit is {MAX_SNIPPET_CHARS}")
     if "\x00" in text:
         raise InvalidRequest("snippet contains a NUL character")
-    masked = mask_comments_and_strings(text)
-    matches = list(DECL_START.finditer(masked))
-    if not matches:
+    items = decls.split(text)
+    last = items[-1] if items else None
+    if not isinstance(last, decls.Decl) or not last.is_theorem:
         raise InvalidRequest("the snippet does not end in a `theorem`/`lemma`/`example` statement")
-    start = matches[-1].start()
-    doc = _DOC_BEFORE.search(text[:start])
-    if doc is not None:
-        start = doc.start()
-    header, statement = text[:start], text[start:]
-    smask = masked[start:]
-    assign = top_level_assign(smask)
-    if assign >= 0:
-        rest = statement[assign + 2:].split()
-        if rest not in ([], ["by"], ["sorry"], ["by", "sorry"]):
-            raise InvalidRequest(
-                "the snippet's last theorem already has a proof; give the statement only "
-                "(ending in `:= by` or nothing), or use `verify` for a complete proof"
-            )
-        statement = statement[:assign]
-    statement = statement.rstrip()
-    kw = matches[-1].group(1)
-    name = None
-    if kw != "example":
-        after = masked[matches[-1].end():].split()
-        name = after[0] if after else None
-    return Snippet(header=header, statement=statement, name=name)
+    if last.body_at is not None and (not text.startswith(":=", last.body_at) or decls.body_tokens(text, last)
+                                     not in ((), ("by",), ("sorry",), ("by", "sorry"))):
+        raise InvalidRequest(
+            "the snippet's last theorem already has a proof; give the statement only "
+            "(ending in `:= by` or nothing), or use `verify` for a complete proof"
+        )
+    return Snippet(header=text[:last.start], statement=last.statement(text), name=last.name)

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from prover.lean import decls
 from prover.models.errors import ModelError
 
 if TYPE_CHECKING:
@@ -92,9 +93,8 @@ class Extracted:
 DEFAULT_MAX_TACTIC_CHARS = 512
 
 _FENCE = re.compile(r"```[^\n`]*\n")
-_HEADER = re.compile(r"^\s*(?:theorem|lemma|example)\b.*?:=\s*by\b(?P<rest>.*)$")
-# Lines that belong to a file, not to a proof: skipped before the first tactic.
-_PREAMBLE = re.compile(r"^\s*(?:import|open|namespace|section|set_option|variable|universe)\b")
+# Commands that belong to a file, not to a proof: their lines are skipped before the first tactic.
+_PREAMBLE = frozenset({"import", "open", "namespace", "section", "set_option", "variable", "universe"})
 _COMMENT = re.compile(r"\s+--.*$")
 # Tactics that close goals without proof: never worth a Lean call, the verifier rejects them.
 _CHEATS = re.compile(r"\b(?:sorry|admit)\b")
@@ -126,6 +126,18 @@ def _echoed_goal_end(lines: list[tuple[int, str]], i: int) -> int | None:
         if stripped.startswith("⊢"):
             return j + 1
     return None
+
+
+def _is_preamble(line: str) -> bool:
+    """Whether the line is a file's command (`import …`, `open …`, …), read by `prover.lean.decls`."""
+    items = decls.split(line.lstrip())
+    return bool(items) and isinstance(items[0], decls.Command) and items[0].keyword in _PREAMBLE
+
+
+def _after_echoed_header(line: str) -> int | None:
+    """Where the tactics start in a line that is a theorem's header up to `:= by`, or None."""
+    found = decls.theorems(line)
+    return decls.tactics_at(line, found[0]) if found else None
 
 
 def _indent(line: str) -> int:
@@ -175,17 +187,17 @@ def extract_tactic(
         offset, line = lines[i]
         i += 1
         stripped = line.strip()
-        if not stripped or stripped.startswith("--") or _PREAMBLE.match(line) or stripped == "by":
+        if not stripped or stripped.startswith("--") or _is_preamble(line) or stripped == "by":
             continue
         turnstile = _echoed_goal_end(lines, i - 1)
         if turnstile is not None:
             i = turnstile
             continue
-        header = _HEADER.match(line)
-        if header is not None:
-            rest = header.group("rest")
+        after = _after_echoed_header(line)
+        if after is not None:  # the theorem's own `… := by`, echoed: the tactic follows it
+            rest = line[after:]
             if rest.strip():
-                first = (offset + header.start("rest"), rest)
+                first = (offset + after, rest)
                 break
             continue
         if line.lstrip().startswith("by "):

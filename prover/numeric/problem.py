@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from lark import Token, Tree
 from lark.exceptions import LarkError
 
+from prover.lean import decls
 from prover.numeric.elaborate import Chooser, Elaborator, Opaque, Scope, parse_type
 from prover.numeric.errors import Unsupported
 from prover.numeric.evaluate import PartialFunction
@@ -45,9 +46,6 @@ class RawGoal:
     binders: tuple[tuple[str, Tree], ...]  # (name, type-or-proposition tree)
     conclusion: Tree
     goal_mode: bool
-
-
-_STRIP_END = re.compile(r":=\s*(by\b.*)?$", re.S)
 
 
 def parse(text: str, *, goal_mode: bool = False) -> Tree:
@@ -83,13 +81,17 @@ def raw_statement(text: str) -> RawGoal:
 
 
 def _strip_statement(text: str) -> str:
+    """The statement's own text for the grammar: `import`/`open`/`set_option` lines and comments
+    dropped, and a lone theorem cut at its body (`prover.lean.decls`); anything else is cut at its
+    first `:=` (a header of definitions then fails to parse: unsupported, never guessed at)."""
     lines = [ln for ln in text.splitlines() if not ln.strip().startswith(("import ", "open ", "set_option "))]
-    body = "\n".join(lines).strip()
-    body = re.sub(r"/-.*?-/", " ", body, flags=re.S)
-    m = re.search(r":=", body)
-    if m is not None:
-        body = body[: m.start()]
-    return body.strip()
+    body = decls.mask("\n".join(lines), literals=False)
+    found = decls.declarations(body)
+    if len(found) == 1 and found[0].is_theorem:
+        d = found[0]
+        return body[d.keyword_at:d.body_at if d.body_at is not None else d.stop].strip()
+    cut = body.find(":=")
+    return (body if cut < 0 else body[:cut]).strip()
 
 
 def _binder_entries(b: Tree) -> list[tuple[str, Tree]]:

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from prover.lean import Goal, Hypothesis, ProofState
+from prover.lean.syntax import escape_name_part
 from search.goal_shape import (
     Shape,
     accessible,
@@ -28,12 +30,13 @@ from search.goal_shape import (
 )
 from search.interfaces import TacticCandidate
 
+if TYPE_CHECKING:
+    from prover.lean.decls import Decl
+    from prover.lean.reader import CommandParser
+
 _RELATIONS = frozenset({"eq", "ne", "le", "lt", "ge", "gt", "dvd"})
 _LOGIC = frozenset({"and", "or", "iff", "not", "imp", "false", "true"})
 _LIST_TYPE = re.compile(r"^List\b")
-_DEF = re.compile(
-    r"(?m)^[ \t]*(?:@\[[^\]\n]*\][ \t]*)?(?:(?:private|protected|noncomputable|partial|public)[ \t]+)*"
-    r"(def|abbrev|theorem|lemma|instance)[ \t]+([^\s:({\[]+)")
 
 
 @dataclass(frozen=True)
@@ -53,15 +56,22 @@ class BuiltinPolicy:
     max_witnesses: int = 3
 
     @classmethod
-    def for_snippet(cls, snippet: str, **kwargs: object) -> BuiltinPolicy:
-        """A policy that knows the definitions and lemmas stated before the theorem in `snippet`."""
-        from prover.lean.snippet import mask_comments_and_strings, split_snippet
+    def for_snippet(cls, snippet: str, *, lean: CommandParser | None = None,
+                    **kwargs: object) -> BuiltinPolicy:
+        """A policy that knows the definitions and lemmas stated before the theorem in `snippet`.
 
-        header = mask_comments_and_strings(split_snippet(snippet).header)
-        defs, lemmas = [], []
-        for kind, name in _DEF.findall(header):
-            (lemmas if kind in ("theorem", "lemma") else defs).append(name)
-        return cls(definitions=tuple(defs), lemmas=tuple(lemmas), **kwargs)  # type: ignore[arg-type]
+        With `lean` (a running server), Lean's parser reads the snippet (one parse per command,
+        once per search); without one, or where Lean cannot read it on its own (a header that
+        uses its own notation), the splitter does (`prover.lean.decls`).
+        """
+        from prover.lean import decls
+        from prover.lean.reader import ReadError, declarations
+
+        found = declarations(lean, snippet) if lean is not None else None
+        if found is None or isinstance(found, ReadError):
+            found = decls.declarations(snippet)
+        defs, lemmas = header_names(found)
+        return cls(definitions=defs, lemmas=lemmas, **kwargs)  # type: ignore[arg-type]
 
     def propose(self, state: ProofState, k: int) -> list[TacticCandidate]:
         """Up to `k` distinct tactics for the first goal of `state`, best first."""
@@ -368,6 +378,29 @@ def _occurs(text: str, term: str) -> bool:
 
 def _is_name(text: str) -> bool:
     return re.fullmatch(r"[A-Za-z_][\w'.]*", text) is not None
+
+
+def header_names(found: Sequence[Decl]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The names of the definitions (`def`, `abbrev`, named `instance`) and of the lemmas
+    (`theorem`, `lemma`) declared before the last declaration of `found` (the theorem to prove),
+    each as the theorem sees it: without the namespaces open around the theorem."""
+    if not found:
+        return (), ()
+    here = found[-1].namespace
+    defs: dict[str, None] = {}
+    lemmas: dict[str, None] = {}
+    for d in found[:-1]:
+        parts = d.full_parts
+        if not parts:
+            continue
+        if parts[:len(here)] == here and len(parts) > len(here):
+            parts = parts[len(here):]
+        name = ".".join(escape_name_part(p) for p in parts)
+        if d.keyword in ("def", "abbrev", "instance"):
+            defs[name] = None
+        elif d.keyword in ("theorem", "lemma"):
+            lemmas[name] = None
+    return tuple(defs), tuple(lemmas)
 
 
 def _logsumexp(xs: Iterable[float]) -> float:

@@ -31,6 +31,10 @@ EXIT_REFUTED_UNCONFIRMED = 4
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = ("Lean checks the statement on its own terms where it elaborates; a statement it cannot "
+                     "elaborate (Mathlib) is checked on its text only. Exit status: 0 no counterexample, 1 "
+                     "refuted (counterexample confirmed by Lean's kernel), 2 invalid input, 3 Lean failed, "
+                     "4 refuted numerically, not checked by Lean.")
     parser.add_argument("statement", help="a Lean 4 theorem (definitions may precede it) or a proposition; "
                         "a pretty-printed goal with --goal")
     parser.add_argument("--goal", action="store_true",

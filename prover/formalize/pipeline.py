@@ -47,9 +47,7 @@ from prover.lean.errors import LeanCrashed, LeanTimeout
 from prover.lean.guard import SyntaxGuard
 from prover.lean.snippet import mask_comments_and_strings
 from prover.numeric import CheckConfig, StatementVerdict, Verdict, VerdictConfig
-from prover.numeric.verdict import LeanReading, statement_verdict, surface_verdict
-
-MATHLIB_PROBE = "Real"  # a constant of Mathlib that core Lean lacks
+from prover.numeric.verdict import MATHLIB_PROBE, LeanReading, statement_verdict, surface_verdict
 
 
 class Stage(str, Enum):

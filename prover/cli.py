@@ -185,11 +185,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from prover.bench.config import CORE_PRELUDE
     from prover.numeric import cli as numeric_cli
 
-    if args.lean:
-        return _with_server(args, lambda server: numeric_cli.run(args, lean=server))
-    return numeric_cli.run(args)
+    if not numeric_cli.uses_lean(args):  # --surface-only / --goal: the surface checker, no Lean
+        return numeric_cli.run(args)
+    # The ℕ/ℤ prelude the bench and the formalizer elaborate statements under.
+    return _with_server(args, lambda server: numeric_cli.run(args, lean=server, header=CORE_PRELUDE))
 
 
 def cmd_bench_compare(args: argparse.Namespace) -> int:

@@ -205,12 +205,15 @@ def test_counterexamples_confirmed_by_real_lean(lean_server: LeanServer) -> None
         assert r.counterexample is not None and r.counterexample.lean is LeanStatus.CONFIRMED, (text, r)
 
 
-def test_cli(capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_without_lean(capsys: pytest.CaptureFixture[str]) -> None:
+    # Without a Lean server the surface checker runs alone: its refutation is not confirmed
+    # (exit 4, not 1). `prover check` with Lean: tests/test_numeric_verdict.py.
     parser = argparse.ArgumentParser()
     cli.add_arguments(parser)
-    assert cli.run(parser.parse_args(["--json", "(2 : ℤ) - 5 = 0"])) == 1
+    assert cli.run(parser.parse_args(["--json", "(2 : ℤ) - 5 = 0"])) == 4
     out = json.loads(capsys.readouterr().out)
-    assert out["verdict"] == "refuted" and out["counterexample"]["method"] == "exact rational arithmetic"
+    assert out["verdict"] == "refuted_unconfirmed" and out["lean"] == "not_asked"
+    assert out["counterexample"]["method"] == "exact rational arithmetic"
     assert cli.run(parser.parse_args(["2 - 5 = 0"])) == 0
     assert capsys.readouterr().out.startswith("survived")
 

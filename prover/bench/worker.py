@@ -4,7 +4,10 @@ For each problem, in this order:
 1. `classify`: ask Lean whether the statement elaborates (with `sorry` for the proof), first with
    the header it was published with (minus its imports: the server's environment is what it
    imported), then in core Lean under `CORE_PRELUDE`. Neither: it needs Mathlib (when this Lean
-   has none) or it is not a valid statement. Then the numeric checker on the statement.
+   has none) or it is not a valid statement. Then the numeric verdict (`prover.numeric.verdict`):
+   on Lean's terms of the opened statement, refuted only when Lean's kernel confirmed the
+   counterexample; the surface checker's (unconfirmed) verdict only for a statement that does not
+   elaborate here.
 2. `run`: a statement that elaborates and was not refuted gets the one-shot baseline (each
    baseline tactic alone on the root) and the best-first search under the budget.
 
@@ -62,12 +65,14 @@ class Classification:
     snippet: str | None  # what the search opens (header + statement `:= by`), when it elaborates
     error_kinds: tuple[str, ...] = ()  # Lean's error names when it does not elaborate
     first_error: str = ""  # Lean's first error, for the report (never used to decide anything)
-    numeric: dict[str, Any] = field(default_factory=dict)  # CheckResult.to_dict()
+    numeric: dict[str, Any] = field(default_factory=dict)  # StatementVerdict.to_dict()
     lean_calls: int = 0
     seconds: float = 0.0
 
     @property
     def refuted(self) -> bool:
+        """Refuted with a counterexample Lean's kernel confirmed (`Verdict.REFUTED`); a surface-only
+        refutation is `refuted_unconfirmed` and refutes nothing here."""
         return self.numeric.get("verdict") == "refuted"
 
     @property
@@ -211,6 +216,7 @@ class BenchWorker:
         kinds: tuple[str, ...] = ()
         first = ""
         snippet: str | None = None
+        numeric: dict[str, Any] | None = None
         elaboration = Elaboration.NEEDS_MATHLIB
         attempts = ((Elaboration.PUBLISHED, published_header(problem.header)),
                     (Elaboration.CORE, self.config.prelude))
@@ -230,7 +236,10 @@ class BenchWorker:
                 continue
             calls += 1
             if isinstance(opened, ProofState):
-                self.server.forget([opened])
+                try:
+                    numeric = self._typed_numeric(opened)
+                finally:
+                    self.server.forget([opened])
                 snippet, elaboration = candidate, mode
                 break
             refused = opened.kind is ErrorKind.REJECTED
@@ -245,16 +254,35 @@ class BenchWorker:
                 elaboration = Elaboration.REFUSED
             else:
                 elaboration = Elaboration.INVALID if self.has_mathlib() else Elaboration.NEEDS_MATHLIB
-        numeric = self._numeric(problem.formal_statement)
+        if numeric is None:
+            numeric = self._surface_numeric(problem.formal_statement, first)
         return Classification(elaboration, snippet, kinds if snippet is None else (), first[:300],
                               numeric, calls, time.monotonic() - t0)
 
-    def _numeric(self, statement: str) -> dict[str, Any]:
-        from prover.numeric import CheckConfig, NumericChecker
+    def _verdict_config(self) -> Any:
+        from prover.numeric import CheckConfig, TypedConfig, VerdictConfig
 
-        # Lean confirms ℕ/ℤ counterexamples with `decide`; the checker itself is exact.
-        checker = NumericChecker(CheckConfig(seed=self.config.seed), lean=self.server)
-        return checker.check_statement(statement).to_dict()
+        seed = self.config.seed
+        return VerdictConfig(typed=TypedConfig(seed=seed), surface=CheckConfig(seed=seed))
+
+    def _typed_numeric(self, state: Any) -> dict[str, Any]:
+        """The numeric verdict on the opened statement, on Lean's terms (kernel-confirmed)."""
+        from prover.lean import LeanServerError
+        from prover.numeric import Verdict
+        from prover.numeric.verdict import typed_verdict
+
+        try:
+            return typed_verdict(self.server, state, self._verdict_config()).to_dict()
+        except LeanServerError as e:  # Lean could not answer: no verdict, never a refutation
+            return {"verdict": Verdict.UNSUPPORTED.value,
+                    "reason": f"Lean failed during the numeric check: {e}"}
+
+    def _surface_numeric(self, statement: str, lean_error: str) -> dict[str, Any]:
+        """For a statement that does not elaborate here: the surface checker, never confirmed."""
+        from prover.numeric.verdict import LeanReading, surface_verdict
+
+        return surface_verdict(statement, self.server, self._verdict_config(),
+                               reading=LeanReading.NOT_ELABORATED, lean_error=lean_error).to_dict()
 
     # ------------------------------------------------------------------ the search
 

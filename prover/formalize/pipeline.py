@@ -9,9 +9,12 @@ Stages, in order, each recorded per candidate as a `StageVerdict`:
    header (`prover.lean.reader`). A refused candidate stops here (nothing of it is elaborated or
    evaluated).
 5. `typecheck`: the statement with `sorry` elaborates with no error into a theorem.
-6. `numeric`: the numeric checker (`prover.numeric`) on the theorem; `refuted` is a failure and
-   carries the counterexample. It runs on every candidate the guard did not refuse, also on those
-   Lean could not elaborate here (a statement written for Mathlib is still checked numerically).
+6. `numeric`: the numeric verdict (`prover.numeric.verdict`) on the theorem. On a candidate that
+   type-checked it runs on Lean's terms, and only a counterexample Lean's kernel confirmed is a
+   failure (it carries the counterexample): an elaborating candidate is never dropped on the
+   surface checker's reading. It also runs on the candidates Lean could not elaborate here (a
+   statement written for Mathlib is still checked on its text: "refuted numerically, not checked
+   by Lean"), but never on one the guard refused.
 7. `merge`: a kept candidate (type-checked, not refuted) joins the first earlier group that Lean
    shows states the same thing (`lean_checks.same_statement`), else founds a group.
 
@@ -43,9 +46,8 @@ from prover.formalize.lean_checks import (
 from prover.lean.errors import LeanCrashed, LeanTimeout
 from prover.lean.guard import SyntaxGuard
 from prover.lean.snippet import mask_comments_and_strings
-from prover.numeric import CheckConfig, CheckResult, NumericChecker, Verdict
-
-MATHLIB_PROBE = "Real"  # a constant of Mathlib that core Lean lacks
+from prover.numeric import CheckConfig, StatementVerdict, Verdict, VerdictConfig
+from prover.numeric.verdict import MATHLIB_PROBE, LeanReading, statement_verdict, surface_verdict
 
 
 class Stage(str, Enum):
@@ -82,7 +84,9 @@ class FormalizeConfig:
     few_shot: int = 4  # retrieved examples in the prompt
     prelude: str = CORE_PRELUDE  # header before every candidate (ℕ/ℤ notation on core Lean)
     numeric: bool = True  # run the numeric screen
-    confirm_with_lean: bool = True  # numeric counterexamples over ℕ/ℤ confirmed by `decide`
+    # The surface checker's reading of a statement Lean cannot elaborate: its ℕ/ℤ instance decided by
+    # `decide` (recorded; such a refutation stays unconfirmed, as the reading is not Lean's).
+    confirm_with_lean: bool = True
     merge_heartbeats: int = 20_000  # Lean's budget for one sameness/equivalence check
     lean_timeout: float = 60.0  # wall clock per Lean request
 
@@ -97,7 +101,7 @@ class Candidate:
     statement: str = ""  # the normalised statement: the model's header commands, then the theorem
     theorem: str = ""  # the theorem alone (what the numeric checker reads)
     answer: str | None = None  # the `Answer:` line, for questions
-    numeric: CheckResult | None = None
+    numeric: StatementVerdict | None = None
     group: int | None = None  # index of its group's first candidate (kept candidates only)
     same_as: Sameness | None = None  # how Lean showed it equal to that one (None: it founded the group)
     votes: int = 0  # samples in its group
@@ -112,7 +116,8 @@ class Candidate:
 
     @property
     def refuted(self) -> bool:
-        return self.numeric is not None and self.numeric.verdict is Verdict.REFUTED
+        """The numeric verdict drops it (`_drops`)."""
+        return self.numeric is not None and _drops(self.numeric, self.passed(Stage.TYPECHECK))
 
     @property
     def kept(self) -> bool:
@@ -175,6 +180,14 @@ class Screened:
                 "candidates": [c.to_json() for c in self.candidates]}
 
 
+def _drops(numeric: StatementVerdict, typechecked: bool) -> bool:
+    """Whether a numeric verdict drops a candidate: a counterexample Lean's kernel confirmed; for a
+    candidate that did not type-check, also the surface checker's unconfirmed one. An unconfirmed
+    refutation never drops a candidate that type-checked."""
+    v = numeric.verdict
+    return v is Verdict.REFUTED or (v is Verdict.REFUTED_UNCONFIRMED and not typechecked)
+
+
 def _signature_key(theorem: str) -> str:
     """The theorem without keyword and name, whitespace collapsed (textual normal form)."""
     words = mask_comments_and_strings(theorem).split()
@@ -203,12 +216,12 @@ class CandidatePipeline:
     """Runs the stages on a batch of answers, on one Lean server. Holds no per-run state."""
 
     def __init__(self, lean: Any, config: FormalizeConfig | None = None, *,
-                 guard: SyntaxGuard | None = None, checker: NumericChecker | None = None) -> None:
+                 guard: SyntaxGuard | None = None, numeric: VerdictConfig | None = None) -> None:
         self.lean = lean
         self.config = config or FormalizeConfig()
         self.guard = guard or SyntaxGuard()
-        self.checker = checker or NumericChecker(
-            CheckConfig(confirm_with_lean=self.config.confirm_with_lean), lean=lean)
+        self.numeric = numeric or VerdictConfig(
+            surface=CheckConfig(confirm_with_lean=self.config.confirm_with_lean))
         self._has_mathlib: bool | None = None
 
     def lean_has_mathlib(self) -> bool:
@@ -274,13 +287,27 @@ class CandidatePipeline:
         elif not self.config.numeric:
             verdicts.append(StageVerdict(Stage.NUMERIC, Outcome.SKIPPED, "numeric screen off"))
         else:
-            numeric = self.checker.check_statement(norm.statement)
-            if numeric.verdict is Verdict.REFUTED:
-                verdicts.append(StageVerdict(Stage.NUMERIC, Outcome.FAILED, f"refuted: {numeric.reason}"))
+            numeric, why = self._numeric(norm.header, norm.statement, elab)
+            if numeric is None:
+                verdicts.append(StageVerdict(Stage.NUMERIC, Outcome.SKIPPED, why))
             else:
-                verdicts.append(StageVerdict(Stage.NUMERIC, Outcome.PASSED,
-                                             f"{numeric.verdict.value}: {numeric.reason}"))
+                outcome = Outcome.FAILED if _drops(numeric, isinstance(elab, Elaborated)) else Outcome.PASSED
+                verdicts.append(StageVerdict(Stage.NUMERIC, outcome, f"{numeric.text}: {numeric.reason}"))
         return Candidate(index, raw, tuple(verdicts), norm.snippet, norm.statement, answer, numeric)
+
+    def _numeric(self, header: str, theorem: str,
+                 elab: Elaborated | Rejected) -> tuple[StatementVerdict | None, str]:
+        """The numeric verdict: on Lean's terms when the candidate elaborated, else on its text."""
+        if not isinstance(elab, Elaborated):
+            return surface_verdict(theorem, self.lean, self.numeric, reading=LeanReading.NOT_ELABORATED,
+                                   lean_error=elab.reason), ""
+        try:
+            return statement_verdict(theorem, self.lean, self.numeric, header=self.config.prelude + header,
+                                     lean_has_mathlib=self.lean_has_mathlib()), ""
+        except LeanTimeout:
+            return None, f"Lean did not finish the numeric check within {self.config.lean_timeout:.0f} s"
+        except LeanCrashed as e:
+            return None, f"the Lean process died during the numeric check: {e}"
 
     def _elaborate(self, snippet: str) -> Elaborated | Rejected:
         try:

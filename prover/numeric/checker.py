@@ -29,10 +29,20 @@ from prover.numeric.types import Num
 
 
 class Verdict(str, Enum):
+    """A numeric check's outcome.
+
+    On one checker's result (`CheckResult`, `typed.TypedCheck`) `REFUTED` means that checker found
+    an exact counterexample. For users, `prover.numeric.verdict.statement_verdict` keeps `REFUTED`
+    for a counterexample Lean's kernel confirmed and names every other one `REFUTED_UNCONFIRMED`;
+    `INVALID` (nothing could read the statement) is also only its.
+    """
+
     REFUTED = "refuted"
+    REFUTED_UNCONFIRMED = "refuted_unconfirmed"  # refuted numerically, not checked by Lean
     SURVIVED = "survived"
     VACUOUS = "vacuous"
     UNSUPPORTED = "unsupported"
+    INVALID = "invalid"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +79,7 @@ class CheckResult:
     undecided: int = 0  # assignments where something could not be decided exactly
     readings: int = 1  # typings of the text that were all checked
     elapsed_s: float = 0.0
+    read: bool = True  # False: the text could not be read (unsupported syntax, disagreeing readings)
 
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -135,11 +146,11 @@ class NumericChecker:
             problems = build_problems(raw)
             return self._search(problems, start)
         except Unsupported as err:
-            return CheckResult(Verdict.UNSUPPORTED, str(err), elapsed_s=time.perf_counter() - start)
+            return CheckResult(Verdict.UNSUPPORTED, str(err), elapsed_s=time.perf_counter() - start,
+                               read=False)
         except RecursionError:
-            return CheckResult(
-                Verdict.UNSUPPORTED, "expression nested too deeply", elapsed_s=time.perf_counter() - start
-            )
+            return CheckResult(Verdict.UNSUPPORTED, "expression nested too deeply",
+                               elapsed_s=time.perf_counter() - start, read=False)
 
     def _search(self, problems: list[Problem], start: float) -> CheckResult:
         cfg = self.config

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from prover.lean import InvalidRequest, LeanConfig, LeanServer
+from prover.lean.client import LeanClient
 from prover.lean.snippet import mask_comments_and_strings, split_snippet, top_level_assign
 from search.best_first import BestFirstSearch, ProgressCallback, ProofVerifier, PruneHook, SearchConfig
 from search.interfaces import Policy, ValueModel
@@ -83,7 +84,7 @@ def _statement_end(masked: str) -> int:
 
 
 def make_policy(name: str, snippet: str = "", *, model: str | None = None,
-                options: Mapping[str, Any] | None = None, lean: Any = None) -> Policy:
+                options: Mapping[str, Any] | None = None, lean: LeanClient | None = None) -> Policy:
     """A policy by name: "builtin" (no model), "transformers" (a local model) or "http" (an
     OpenAI-compatible server). Model-backed policies are imported only when asked for.
 
@@ -156,7 +157,7 @@ def make_value(name: str | None, *, model: str | None = None,
     raise ValueError(f"unknown value model {name!r}; choose one of {', '.join(VALUES)}")
 
 
-def prove(statement: str, *, server: LeanServer | None = None, policy: Policy | str = "builtin",
+def prove(statement: str, *, server: LeanClient | None = None, policy: Policy | str = "builtin",
           value: ValueModel | str | None = "goal-size", config: SearchConfig | None = None,
           numeric_prune: bool = True, prune_hook: PruneHook | None = None,
           verifier: ProofVerifier | None = None, progress: ProgressCallback | None = None,

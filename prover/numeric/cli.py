@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+
+from prover.lean.client import LeanClient
 
 # The checker (sympy) is imported in `run`, so that building the `prover` parser stays fast.
 DEFAULT_MAX_ASSIGNMENTS = 250
@@ -24,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="confirm a counterexample with the real Lean (`decide`), via the warm server")
 
 
-def run(args: argparse.Namespace, *, lean: Any = None) -> int:
+def run(args: argparse.Namespace, *, lean: LeanClient | None = None) -> int:
     """Print the verdict; exit status 1 when the statement is refuted, 0 otherwise.
 
     `lean`: an object with `check(code) -> CommandResult` (a Lean server) to confirm counterexamples.

@@ -214,7 +214,7 @@ def test_a_leaked_nonce_is_caught_as_a_duplicate(raw: LeanServer) -> None:
     before the real one is accepted, but the real one follows as a duplicate: `sync()` sees it,
     so a verifier comparing `anomalies` around its requests refuses the verdict."""
     assert raw.check("example : True := trivial").ok  # base environment ready in this process
-    if raw._log_bytes >= ROTATE_BYTES:
+    if raw.process._log_bytes >= ROTATE_BYTES:
         raw.ping()  # rotate now, so no `rotate` request takes the id the forger aims at
     forged = (f'{{"id": {raw.process._seq}, "ok": true, "messages": [], "elab_ns": 0, "lean_ns": 0, '
               '"env": null}')

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from prover.lean import LeanConfig, LeanServer, ProofState
-from prover.lean.server import _tree_rss_mb
+from prover.lean.transport import tree_rss_mb
 from prover.lean.types import indent_tactic
 
 STATEMENT = "theorem t (a b : Nat) : a + b = b + a"
@@ -61,20 +61,20 @@ def replay_step(server: LeanServer, path: list[str], tactic: str) -> tuple[float
 def memory_rows(server: LeanServer, n: int) -> list[tuple[str, float, int]]:
     root = server.open_proof(STATEMENT)
     assert isinstance(root, ProofState)
-    rows = [("before", _tree_rss_mb(server.pid or 0), server.live_states())]
+    rows = [("before", tree_rss_mb(server.pid or 0), server.live_states())]
     kept = []
     for k in range(n):
         r = server.run_tactic(root, term_step(k + 1))
         assert isinstance(r, ProofState)
         kept.append(r)
-    rows.append((f"{n} states stored", _tree_rss_mb(server.pid or 0), server.live_states()))
+    rows.append((f"{n} states stored", tree_rss_mb(server.pid or 0), server.live_states()))
     server.forget(kept)
-    rows.append((f"{n} states forgotten", _tree_rss_mb(server.pid or 0), server.live_states()))
+    rows.append((f"{n} states forgotten", tree_rss_mb(server.pid or 0), server.live_states()))
     for k in range(n):  # the same again: memory must be reused, not grow
         r = server.run_tactic(root, term_step(k + 1))
         assert isinstance(r, ProofState)
         server.forget([r])
-    rows.append((f"another {n} stored and forgotten", _tree_rss_mb(server.pid or 0), server.live_states()))
+    rows.append((f"another {n} stored and forgotten", tree_rss_mb(server.pid or 0), server.live_states()))
     server.forget([root])
     return rows
 

@@ -16,7 +16,10 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from prover.lean.client import LeanClient
 
 SAMPLE_THEOREM = "theorem add_comm_sample (a b : Nat) : a + b = b + a"
 
@@ -30,7 +33,7 @@ def _add_lean_options(p: argparse.ArgumentParser) -> None:
                    help="seconds the warm server waits for a request before exiting (default 1800)")
 
 
-def _with_server(args: argparse.Namespace, fn: Callable[[Any], int]) -> int:
+def _with_server(args: argparse.Namespace, fn: Callable[[LeanClient], int]) -> int:
     """Run `fn(server)` on the warm server, or on a private one with `--no-daemon`."""
     from prover.lean import LeanConfig, LeanServer, LeanServerError
     from prover.lean.daemon import DaemonPaths, start_daemon
@@ -101,8 +104,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     if remote is not None:
         with remote:
             st = remote.status()
-        print(f"warm server: running (pid {st['pid']}, Lean pid {st['lean_pid']}, "
-              f"{st['requests']} requests, up {st['uptime_s']:.0f} s)")
+        print(f"warm server: running (pid {st.pid}, Lean pid {st.lean_pid}, "
+              f"{st.requests} requests, up {st.uptime_s:.0f} s)")
     else:
         print("warm server: not running")
     if args.skip_start:
@@ -127,8 +130,8 @@ def cmd_server(args: argparse.Namespace) -> int:
         with start_daemon(paths, idle_timeout=args.idle_timeout, runtime=args.runtime,
                           cache_dir=args.cache_dir) as remote:
             st = remote.status()
-        print(f"warm Lean server ready in {time.monotonic() - t0:.1f} s (pid {st['pid']}, "
-              f"socket {paths.socket}, idle timeout {st['idle_timeout_s']:.0f} s)")
+        print(f"warm Lean server ready in {time.monotonic() - t0:.1f} s (pid {st.pid}, "
+              f"socket {paths.socket}, idle timeout {st.idle_timeout_s:.0f} s)")
         return 0
     if args.action == "stop":
         print("stopped" if stop_daemon(paths) else "no warm server was running")
@@ -138,7 +141,7 @@ def cmd_server(args: argparse.Namespace) -> int:
         print("no warm server running")
         return 1
     with remote:
-        print(json.dumps(remote.status(), indent=2))
+        print(json.dumps(remote.status().to_json(), indent=2))
     return 0
 
 
@@ -147,7 +150,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from prover.lean import LeanError, ProofFinished, ProofState
     from prover.verify import Verifier
 
-    def demo(server: Any) -> int:
+    def demo(server: LeanClient) -> int:
         state = server.open_proof(args.statement)
         if not isinstance(state, ProofState):
             print(f"cannot open the statement: {state.text}")

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from prover.lean import LeanConfig, LeanServer
+from prover.lean.client import LeanClient
 
 # Re-exported: `prover prove`, notebooks and tests take the statement helpers from here.
 from prover.lean.statements import StatementError as StatementError
@@ -26,7 +27,7 @@ VALUES = ("goal-size", "none", "transformers", "learned")
 
 
 def make_policy(name: str, snippet: str = "", *, model: str | None = None,
-                options: Mapping[str, Any] | None = None, lean: Any = None) -> Policy:
+                options: Mapping[str, Any] | None = None, lean: LeanClient | None = None) -> Policy:
     """A policy by name: "builtin" (no model), "transformers" (a local model) or "http" (an
     OpenAI-compatible server). Model-backed policies are imported only when asked for.
 
@@ -99,7 +100,7 @@ def make_value(name: str | None, *, model: str | None = None,
     raise ValueError(f"unknown value model {name!r}; choose one of {', '.join(VALUES)}")
 
 
-def prove(statement: str, *, server: LeanServer | None = None, policy: Policy | str = "builtin",
+def prove(statement: str, *, server: LeanClient | None = None, policy: Policy | str = "builtin",
           value: ValueModel | str | None = "goal-size", config: SearchConfig | None = None,
           numeric_prune: bool = True, prune_hook: PruneHook | None = None,
           verifier: ProofVerifier | None = None, progress: ProgressCallback | None = None,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from prover.lean import LeanServer
+    from prover.lean import LeanClient
 
 EXIT_PROVED, EXIT_NO_PROOF, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -67,7 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="which Lean to run")
 
 
-def run(args: argparse.Namespace, *, server: LeanServer | None = None) -> int:
+def run(args: argparse.Namespace, *, server: LeanClient | None = None) -> int:
     """Run `prover prove` with parsed `args`; returns the exit code.
 
     `server`: a running Lean server to use (tests, notebooks); default: start one and stop it after.

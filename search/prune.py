@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from prover.lean import Goal, ProofState
+from prover.lean.client import LeanClient
 
 
 class GoalChecker(Protocol):
@@ -33,7 +34,7 @@ class NumericPruneHook:
         typed_config: limits of the typed path (`prover.numeric.typed.TypedConfig`).
     """
 
-    def __init__(self, checker: GoalChecker | None = None, *, lean: Any = None,
+    def __init__(self, checker: GoalChecker | None = None, *, lean: LeanClient | None = None,
                  typed_config: Any = None) -> None:
         self._checker = checker
         self.lean = lean

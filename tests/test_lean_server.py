@@ -139,8 +139,8 @@ def test_bad_input_gets_clear_errors(lean_server: LeanServer) -> None:
     with pytest.raises(InvalidRequest):
         lean_server.run_tactic(987_654, "omega")  # unknown state
     # A raw malformed request reaches the Lean side and comes back as a clear error.
-    with pytest.raises(InvalidRequest, match="cmd"), lean_server._lock:
-        lean_server._request({"no_cmd": 1}, timeout=30)
+    with pytest.raises(InvalidRequest, match="cmd"), lean_server.process.lock:
+        lean_server.process._request({"no_cmd": 1}, timeout=30)
     assert lean_server.ping()
 
 
@@ -210,7 +210,7 @@ def test_no_zombie_after_close(lean_config) -> None:
     server = LeanServer(lean_config)
     server.start()
     pid = server.pid
-    chan = server._chan
+    chan = server.process._chan
     assert pid is not None and chan is not None and chan.exists()
     server.close()
     assert not chan.exists()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from prover.lean import LeanServer
-from prover.lean.server import _tree_rss_mb
+from prover.lean.transport import tree_rss_mb
 from prover.lean.types import ErrorKind, LeanError, ProofFinished, ProofState
 
 STATEMENT = "theorem t (a b : Nat) : a + b = b + a ∧ True"
@@ -104,7 +104,7 @@ def test_forgotten_states_are_released(lean_server: LeanServer) -> None:
         assert lean_server.live_states() == base + 1000
         lean_server.forget(kids)
         assert lean_server.live_states() == base
-        rss.append(_tree_rss_mb(lean_server.pid or 0))
+        rss.append(tree_rss_mb(lean_server.pid or 0))
     print(f"\nRSS (MiB) after each round of 1,000 states stored and forgotten: {rss}")
     # The embedded Lean's linear memory never shrinks, but freed states are reused: no growth
     # beyond noise after the first round.

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from lean_client_members import exercise_client
 
-from prover.lean import LeanConfig, ProofFinished, ProofState
+from prover.lean import LeanClient, LeanConfig, ProofFinished, ProofState
 from prover.lean.daemon import DaemonPaths, connect, start_daemon, stop_daemon
 from prover.lean.pool import LeanServerPool
+from prover.verify import Verifier
 from search.prune import NumericPruneHook
 
 pytestmark = pytest.mark.lean
@@ -39,31 +43,36 @@ def test_warm_server_serves_cli_commands(tmp_path: Path) -> None:
     assert connect(paths) is None
     remote = start_daemon(paths, idle_timeout=600)
     try:
-        assert remote.ping()
-        st = remote.open_proof("theorem w (a b : Nat) : a + b = b + a")
-        assert isinstance(st, ProofState)
-        assert isinstance(remote.run_tactic(st, "omega"), ProofFinished)
+        assert isinstance(remote, LeanClient)
+        exercise_client(remote)  # every `LeanClient` member, through the daemon's typed wire
         assert remote.check("#eval 6 * 7").infos[0].text == "42"
-        # The numeric prune hook's typed path works through the warm server too (`prover prove`).
+        # The numeric prune hook's typed path and the verifier work through the warm server too.
         false = remote.open_proof("theorem f (x : Nat) (h : x < 3) : x + 1 < 3")
         assert isinstance(false, ProofState)
-        (goal,) = remote.goal_terms(false)
-        x = next(hyp for hyp in goal.hypotheses if hyp.name == "x")
-        assert [s.value for s in remote.refute(false, [[(x.fvar, "1")], [(x.fvar, "2")]])] == [
-            "not_confirmed", "confirmed"]
         assert NumericPruneHook(lean=remote).check(false) is not None
-        remote.close()
+        assert Verifier(remote).verify("theorem v (a b : Nat) : a + b = b + a", "omega").ok
+        # A message off the typed wire gets a fault saying why, and the connection goes on.
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as raw, raw.makefile("rwb") as f:
+            raw.connect(str(paths.socket))
+            f.write(b'{"method": "check", "args": {"code": "#eval 1"}}\n')
+            f.flush()
+            fault = json.loads(f.readline())
+            assert fault["ok"] is False and fault["fault"]["type"] == "InvalidRequest"
+            assert "each has an `op`" in fault["fault"]["message"]
+        assert remote.ping()
+        remote.close()  # releases what this client still held in the daemon's Lean
         # A second client (what the next CLI command is) is served without a new import.
         again = start_daemon(paths)
         status = again.status()
-        assert status["pid"] == remote_pid(paths) and status["requests"] > 0
-        assert status["start_seconds"] and len(status["start_seconds"]) == 1  # no second import
+        assert status.pid == remote_pid(paths) and status.requests > 0 and status.anomalies == 0
+        assert len(status.start_seconds) == 1  # no second import
+        assert again.live_states() == 0  # the first client's states were released on close
         again.close()
         # And the real CLI, as a user runs it, against the same warm server.
         out = subprocess.run(
             [sys.executable, "-m", "prover.cli", "server", "status", "--cache-dir", str(tmp_path)],
             capture_output=True, text=True, timeout=120)
-        assert out.returncode == 0 and '"requests"' in out.stdout
+        assert out.returncode == 0 and json.loads(out.stdout)["requests"] > 0
     finally:
         assert stop_daemon(paths)
     assert connect(paths) is None and not paths.socket.exists()
@@ -102,7 +111,7 @@ import sys
 from pathlib import Path
 from prover.lean.daemon import DaemonPaths, start_daemon
 client = start_daemon(DaemonPaths.under(Path(sys.argv[1])), idle_timeout=300)
-print("daemon", client.status()["pid"], flush=True)
+print("daemon", client.status().pid, flush=True)
 client.close()
 """
 
@@ -122,7 +131,7 @@ def test_two_commands_starting_at_once_start_one_warm_server(tmp_path: Path) -> 
         assert len(pids) == 2 and pids[0] == pids[1] == remote_pid(paths), outs
         # One daemon process, hence one Lean: the log shows a single start.
         client = start_daemon(paths)
-        assert len(client.status()["start_seconds"]) == 1
+        assert len(client.status().start_seconds) == 1
         client.close()
     finally:
         for p in procs:

@@ -157,8 +157,8 @@ def test_golden_transcripts_against_the_real_lean(lean_server: LeanServer) -> No
         payload = typed.to_json() if typed is not None else req
         if typed is not None:  # the dataclass writes what the transcript says, defaults aside
             assert req.items() <= payload.items(), (e["name"], req, payload)
-        with lean_server._lock:
-            reply = lean_server._exchange(payload, 120)
+        with lean_server.process.lock:
+            reply = lean_server.process._exchange(payload, 120)
         if e.get("bind") and reply.get("ok"):
             bound[e["bind"]] = reply.get("env", reply.get("state"))
         if reply.get("ok"):

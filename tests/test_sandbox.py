@@ -82,8 +82,8 @@ ENV_NAMES = ("PROVER_NONCE", "PROVER_CHANNEL", "PROVER_MOUNTS", "PROVER_CACHE_DI
 
 def _everything_lean_can_read(server: LeanServer) -> str:
     """What code in Lean can read: env vars, the channel listing, every file in it (the log)."""
-    assert server._chan is not None
-    chan, req = str(server._chan), str(server._chan / "req")
+    assert server.process._chan is not None
+    chan, req = str(server.process._chan), str(server.process._chan / "req")
     parts = [_probe(server, f"pure s!\"{n}={{(← IO.getEnv {_lean_str(n)})}}\"") for n in ENV_NAMES]
     # Listing and reading in one request: the log cannot rotate in between.
     for d in (chan, req):
@@ -95,13 +95,13 @@ def _everything_lean_can_read(server: LeanServer) -> str:
 def test_nonce_is_nowhere_code_in_lean_can_read(raw: LeanServer) -> None:
     seen = _everything_lean_can_read(raw)
     # The probes really read things: the channel's path from the environment, the request log.
-    assert f"PROVER_CHANNEL=(some {raw._chan}/req)" in seen
+    assert f"PROVER_CHANNEL=(some {raw.process._chan}/req)" in seen
     assert "PROVER_NONCE=none" in seen
     assert '"cmd": "exec"' in seen  # the request log was read
     assert "== requests" in seen and "== ProverServer.lean" in seen and "== req" in seen
     assert "== nonce" not in seen  # the nonce file is gone before any request runs
-    assert raw._nonce and raw._nonce not in seen
-    assert raw._goals_tag != raw._nonce
+    assert raw.process._nonce and raw.process._nonce not in seen
+    assert raw.process._goals_tag != raw.process._nonce
 
 
 # ----------------------------------------------------------------------------- item 5: sandbox
@@ -109,28 +109,28 @@ def test_nonce_is_nowhere_code_in_lean_can_read(raw: LeanServer) -> None:
 
 def test_lean_cannot_write_to_the_host(raw: LeanServer) -> None:
     rt = raw.runtime
-    assert raw._chan is not None
+    assert raw.process._chan is not None
     tag = f"prover-sbx-{uuid.uuid4().hex[:8]}"
     targets = [Path("/tmp") / tag, Path("/home") / tag, Path(rt.mounts[0]) / tag,
-               raw._chan / tag, raw._chan / "req" / tag]
+               raw.process._chan / tag, raw.process._chan / "req" / tag]
     for target in targets:
         out = _probe(raw, f'IO.FS.writeFile {_lean_str(str(target))} "x"\npure "WROTE"')
         assert out.startswith("REFUSED") and "WROTE" not in out, (target, out)
         assert not target.exists()
     out = _probe(raw, f'IO.FS.createDirAll "/tmp/{tag}/d"\npure "MKDIR"')
     assert out.startswith("REFUSED") and not Path("/tmp", tag).exists()
-    log = str(raw._chan / "req" / raw._log_name)
+    log = str(raw.process._chan / "req" / raw.process._log_name)
     for body in (f"IO.FS.removeFile {_lean_str(log)}", f"IO.FS.rename {_lean_str(log)} \"/tmp/x\"",
                  f"(← IO.FS.Handle.mk {_lean_str(log)} .append).putStrLn \"{{}}\""):
         assert _probe(raw, body + '\npure "CHANGED"').startswith("REFUSED read-only"), body
-    assert (raw._chan / "req" / raw._log_name).exists()
+    assert (raw.process._chan / "req" / raw.process._log_name).exists()
     assert raw.ping()
 
 
 def _mount_children(raw: LeanServer, parent: Path) -> set[str]:
     """The names directly under `parent` that lie on the way to one of the server's mounts."""
     names = set()
-    for m in (*raw.runtime.mounts, str(raw._chan)):
+    for m in (*raw.runtime.mounts, str(raw.process._chan)):
         p = Path(m)
         if parent in p.parents:
             names.add(p.relative_to(parent).parts[0])
@@ -149,8 +149,8 @@ def test_lean_cannot_read_the_host(raw: LeanServer) -> None:
     # What Lean sees at the root: emscripten's in-memory skeleton (its /home and /tmp are empty
     # and in memory), plus the first component of each mount's path; no other host directory.
     root = set(_probe(raw, 'pure (proverProbeNames (← System.FilePath.readDir "/") 0 "")', _NAMES).split())
-    assert raw._chan is not None
-    mounts = {Path(m).parts[1] for m in (*raw.runtime.mounts, str(raw._chan))}
+    assert raw.process._chan is not None
+    mounts = {Path(m).parts[1] for m in (*raw.runtime.mounts, str(raw.process._chan))}
     assert root <= {"dev", "home", "proc", "tmp", "default.profraw", *mounts}, root
     assert not (root - mounts) & {"etc", "root", "usr", "bin", "var"}, root
 
@@ -169,14 +169,14 @@ def test_lean_cannot_spawn_a_process(raw: LeanServer) -> None:
 
 
 def test_request_log_rotates_and_old_logs_are_deleted(raw: LeanServer) -> None:
-    assert raw._chan is not None
+    assert raw.process._chan is not None
     rotations = raw.stats.log_rotations
     for i in range(120):
         assert raw.check(f"example : {i} + 1 = {i + 1} := rfl").ok
     assert raw.stats.log_rotations >= rotations + 3
-    files = sorted(os.listdir(raw._chan / "req"))
-    assert files == [raw._log_name], files
-    assert (raw._chan / "req" / raw._log_name).stat().st_size <= ROTATE_BYTES + 2048
+    files = sorted(os.listdir(raw.process._chan / "req"))
+    assert files == [raw.process._log_name], files
+    assert (raw.process._chan / "req" / raw.process._log_name).stat().st_size <= ROTATE_BYTES + 2048
 
 
 def test_forged_replies_are_never_accepted(raw: LeanServer) -> None:
@@ -188,8 +188,8 @@ def test_forged_replies_are_never_accepted(raw: LeanServer) -> None:
     guesses = sorted({"", "0", *(w for w in words if 0 < len(w) <= 200)})[:400]
     assert len(guesses) > 20
     # No guess is the nonce: checked here, since the first wrong frame already ends the request.
-    assert raw._nonce not in guesses and not any(raw._nonce in g for g in guesses)
-    next_id = raw._seq  # the forging request's own id (and its neighbours)
+    assert raw.process._nonce not in guesses and not any(raw.process._nonce in g for g in guesses)
+    next_id = raw.process._seq  # the forging request's own id (and its neighbours)
     lines = []
     for g in guesses:
         for rid in range(max(next_id - 1, 0), next_id + 2):
@@ -214,12 +214,12 @@ def test_a_leaked_nonce_is_caught_as_a_duplicate(raw: LeanServer) -> None:
     before the real one is accepted, but the real one follows as a duplicate: `sync()` sees it,
     so a verifier comparing `anomalies` around its requests refuses the verdict."""
     assert raw.check("example : True := trivial").ok  # base environment ready in this process
-    if raw._log_bytes >= ROTATE_BYTES:
+    if raw.process._log_bytes >= ROTATE_BYTES:
         raw.ping()  # rotate now, so no `rotate` request takes the id the forger aims at
-    forged = (f'{{"id": {raw._seq}, "ok": true, "messages": [], "elab_ns": 0, "lean_ns": 0, '
+    forged = (f'{{"id": {raw.process._seq}, "ok": true, "messages": [], "elab_ns": 0, "lean_ns": 0, '
               '"env": null}')
     code = ("run_cmd do\n  let out ← IO.FS.Handle.mk \"/dev/stdout\" .write\n"
-            f"  out.putStrLn {_lean_str(f'@@PROVER:{raw._nonce}@@ {forged}')}\n  out.flush\n"
+            f"  out.putStrLn {_lean_str(f'@@PROVER:{raw.process._nonce}@@ {forged}')}\n  out.flush\n"
             "  IO.sleep 300\n")
     before = raw.anomalies
     raw.check(code)  # the forged (empty) reply wins the race: detection comes after
@@ -231,13 +231,13 @@ def test_a_leaked_nonce_is_caught_as_a_duplicate(raw: LeanServer) -> None:
 
 def test_exit_reply_carries_its_id(raw: LeanServer) -> None:
     raw.ping()
-    seq = raw._seq
-    with raw._lock:
-        reply = raw._request(P.Exit().to_json(), 30)
+    seq = raw.process._seq
+    with raw.process.lock:
+        reply = raw.process._request(P.Exit().to_json(), 30)
     assert reply == {"id": seq, "ok": True, "bye": True}
     golden = next(e for e in load_golden() if e["name"] == "exit")
     assert {**reply, "id": "<id>"} == golden["reply"]
-    raw._kill()  # Lean has ended; the next test restarts it
+    raw.process._kill()  # Lean has ended; the next test restarts it
 
 
 def test_search_wall_budget_holds_across_a_restart(raw: LeanServer) -> None:

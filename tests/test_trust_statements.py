@@ -283,7 +283,7 @@ def _forging_statement(nonces: list[str], first_id: int, count: int) -> str:
 def test_forged_verification_replies_without_the_nonce(lean_server: LeanServer) -> None:
     # Everything code in Lean can read holds no nonce (tests/test_sandbox.py); guess what it can.
     guesses = ["0", "", "PROVER", str(lean_server.pid or 0)]
-    snippet = _forging_statement(guesses, lean_server._seq, 40)
+    snippet = _forging_statement(guesses, lean_server.process._seq, 40)
     res = Verifier(lean_server, guard=SyntaxGuard(trusted=True)).verify(snippet, "trivial")
     assert not res.ok and res.failure is F.FAULT, res
 
@@ -293,6 +293,6 @@ def test_forged_verification_replies_with_a_leaked_nonce(lean_server: LeanServer
     # flight wins the race, but the real reply then arrives as a duplicate, and the verdict is a
     # fault, not "proved" for a statement whose type is `False`.
     lean_server.ping()
-    snippet = _forging_statement([lean_server._nonce], lean_server._seq, 40)
+    snippet = _forging_statement([lean_server.process._nonce], lean_server.process._seq, 40)
     res = Verifier(lean_server, guard=SyntaxGuard(trusted=True)).verify(snippet, "trivial")
     assert not res.ok and res.failure in (F.FAULT, F.CRASH), res

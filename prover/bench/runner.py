@@ -28,6 +28,7 @@ from typing import IO, Any, Protocol
 from prover.bench.config import SERVER_MEMORY_BYTES, RunConfig, WorkerConfig, default_workers
 from prover.bench.data import Problem
 from prover.bench.worker import BenchWorker, Classification, Elaboration, ProblemResult, Status
+from prover.lean.client import LeanClient
 
 WORKER_FAULT = "worker_fault"
 READY_TIMEOUT_S = 900.0  # a cold embedded Lean takes 25-60 s; several starting on 2 cores, longer
@@ -242,7 +243,7 @@ class LocalBackend:
 class InlineBackend:
     """One worker in this process on a server the caller owns (notebooks, tests)."""
 
-    def __init__(self, config: WorkerConfig, versions: dict[str, Any], server: Any) -> None:
+    def __init__(self, config: WorkerConfig, versions: dict[str, Any], server: LeanClient) -> None:
         self._worker = BenchWorker(config, versions, server=server)
         self._replies: list[Reply] = []
 

@@ -17,6 +17,7 @@ from prover.formalize.examples import Retriever
 from prover.formalize.llm import LLM
 from prover.formalize.pipeline import CandidatePipeline, FormalizeConfig, Screened
 from prover.formalize.prompts import formalize_prompt
+from prover.lean.client import LeanClient
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Formalization:
                 **self.screened.to_json()}
 
 
-def formalize(text: str, llm: LLM, lean: Any, *, config: FormalizeConfig | None = None,
+def formalize(text: str, llm: LLM, lean: LeanClient, *, config: FormalizeConfig | None = None,
               retriever: Retriever | None = None, reference: str | None = None) -> Formalization:
     """Ask `llm` for `config.samples` formalizations of `text` and screen them on `lean`.
 

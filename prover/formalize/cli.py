@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from prover.lean.client import LeanClient
+
 EXIT_OK, EXIT_NONE, EXIT_ERROR = 0, 1, 2
 
 
@@ -107,7 +109,7 @@ def _print_candidates(result: Any) -> None:
             print(f"    [{v.stage.value}] {v.outcome.value}{': ' + v.reason[:160] if v.reason else ''}")
 
 
-def run_formalize(args: argparse.Namespace, *, server: Any) -> int:
+def run_formalize(args: argparse.Namespace, *, server: LeanClient) -> int:
     from prover.formalize.api import formalize
     from prover.formalize.examples import RetrievalError
     from prover.formalize.llm import LLMError
@@ -130,7 +132,7 @@ def run_formalize(args: argparse.Namespace, *, server: Any) -> int:
     return EXIT_OK if result.screened.best is not None else EXIT_NONE
 
 
-def run_solve(args: argparse.Namespace, *, server: Any) -> int:
+def run_solve(args: argparse.Namespace, *, server: LeanClient) -> int:
     from prover.formalize.examples import RetrievalError
     from prover.formalize.llm import LLMError
     from prover.formalize.solve import SolveConfig, SolveStatus, solve

@@ -29,6 +29,7 @@ from typing import Any
 from prover.bench.data import Problem, parse_benchmark
 from prover.formalize.pipeline import Agreement, CandidatePipeline, FormalizeConfig, Outcome, Stage
 from prover.formalize.prompts import formalize_prompt
+from prover.lean.client import LeanClient
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ def generate(cfg: EvalConfig, llm: Any, retriever: Any | None = None) -> Iterato
         yield record
 
 
-def check(cfg: EvalConfig, lean: Any) -> Iterator[dict[str, Any]]:
+def check(cfg: EvalConfig, lean: LeanClient) -> Iterator[dict[str, Any]]:
     """Phase 2: the pipeline on every generated problem, to `results.jsonl` (resumable)."""
     src, out = cfg.out_dir / "candidates.jsonl", cfg.out_dir / "results.jsonl"
     done = _done(out)
@@ -184,7 +185,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     _add_model_arguments(p, samples=4)
 
 
-def run_cli(args: argparse.Namespace, *, server: Any | None) -> int:
+def run_cli(args: argparse.Namespace, *, server: LeanClient | None) -> int:
     from prover.formalize.cli import build_llm, build_retriever
     from prover.formalize.examples import RetrievalError
     from prover.formalize.llm import LLMError

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
 
+from prover.lean.client import LeanClient
 from prover.lean.guard import SyntaxGuard
 from prover.lean.reader import ReadError, ReadStage, compose_statement, read_snippet, statement_name
 from prover.lean.types import LeanMessage
@@ -66,7 +66,7 @@ _READ_REJECTION = {ReadStage.INPUT: Rejection.PARSE, ReadStage.PARSE: Rejection.
                    ReadStage.HEADER: Rejection.TYPECHECK}
 
 
-def elaborate_statement(lean: Any, snippet: str, *, guard: SyntaxGuard | None = None,
+def elaborate_statement(lean: LeanClient, snippet: str, *, guard: SyntaxGuard | None = None,
                         timeout: float | None = None) -> Elaborated | Rejected:
     """Read `snippet` through the guard and elaborate its final statement with `sorry`.
 
@@ -102,13 +102,13 @@ def elaborate_statement(lean: Any, snippet: str, *, guard: SyntaxGuard | None = 
     return Elaborated(reading.header_commands, st.signature, name, code, reading.env, result.env_id)
 
 
-def release(lean: Any, e: Elaborated) -> None:
+def release(lean: LeanClient, e: Elaborated) -> None:
     """Forget the environments an `Elaborated` holds."""
     _forget(lean, e.decl_env)
     _forget(lean, e.env)
 
 
-def _forget(lean: Any, env: int) -> None:
+def _forget(lean: LeanClient, env: int) -> None:
     if env:
         lean.forget_env(env)
 
@@ -121,7 +121,7 @@ class Sameness(str, Enum):
     PROVED_EQUIVALENT = "proved_equivalent"  # each proved from the other within the budget
 
 
-def _together(lean: Any, a: Elaborated, b: Elaborated, goal: str, heartbeats: int,
+def _together(lean: LeanClient, a: Elaborated, b: Elaborated, goal: str, heartbeats: int,
               timeout: float | None) -> bool:
     """Whether `goal` (a command naming a and b) elaborates with `b` added to `a`'s environment.
     Only for statements read under the same header, so `b`'s composed text means the same there."""
@@ -129,7 +129,7 @@ def _together(lean: Any, a: Elaborated, b: Elaborated, goal: str, heartbeats: in
     return bool(lean.check(code, env=a.decl_env, timeout=timeout).ok)
 
 
-def same_statement(lean: Any, a: Elaborated, b: Elaborated, *, heartbeats: int = 20_000,
+def same_statement(lean: LeanClient, a: Elaborated, b: Elaborated, *, heartbeats: int = 20_000,
                    timeout: float | None = None) -> Sameness | None:
     """How Lean shows `a` and `b` to state the same thing, or None (not shown)."""
     info = lean.decl_info(a.decl_env, a.name, compare_env=b.decl_env, compare_name=b.name)
@@ -141,7 +141,7 @@ def same_statement(lean: Any, a: Elaborated, b: Elaborated, *, heartbeats: int =
     return Sameness.REDUCIBLE_DEFEQ if _together(lean, a, b, goal, heartbeats, timeout) else None
 
 
-def equivalent(lean: Any, a: Elaborated, b: Elaborated, *, heartbeats: int = 20_000,
+def equivalent(lean: LeanClient, a: Elaborated, b: Elaborated, *, heartbeats: int = 20_000,
                timeout: float | None = None) -> Sameness | None:
     """`same_statement`, or each of `a`, `b` proved from the other (`EQUIV_TACTICS`)."""
     same = same_statement(lean, a, b, heartbeats=heartbeats, timeout=timeout)

@@ -43,6 +43,7 @@ from prover.formalize.lean_checks import (
     release,
     same_statement,
 )
+from prover.lean.client import LeanClient
 from prover.lean.errors import LeanCrashed, LeanTimeout
 from prover.lean.guard import SyntaxGuard
 from prover.lean.snippet import mask_comments_and_strings
@@ -215,7 +216,7 @@ class _Work:
 class CandidatePipeline:
     """Runs the stages on a batch of answers, on one Lean server. Holds no per-run state."""
 
-    def __init__(self, lean: Any, config: FormalizeConfig | None = None, *,
+    def __init__(self, lean: LeanClient, config: FormalizeConfig | None = None, *,
                  guard: SyntaxGuard | None = None, numeric: VerdictConfig | None = None) -> None:
         self.lean = lean
         self.config = config or FormalizeConfig()

@@ -25,6 +25,7 @@ from prover.formalize.examples import Retriever
 from prover.formalize.llm import LLM
 from prover.formalize.pipeline import Candidate, CandidatePipeline, FormalizeConfig, Screened, Stage
 from prover.formalize.prompts import solve_prompt
+from prover.lean.client import LeanClient
 from prover.numeric import Verdict
 
 MATHLIB_HINT = ("install Mathlib for this Lean (add it as a dependency in lean_project/lakefile.toml and "
@@ -103,7 +104,7 @@ def _numeric_only_choice(screened: Screened) -> Candidate | None:
     return max(pool, key=lambda c: (counts[" ".join(c.theorem.split())], -c.index))
 
 
-def solve(question: str, llm: LLM, lean: Any, *, config: SolveConfig | None = None,
+def solve(question: str, llm: LLM, lean: LeanClient, *, config: SolveConfig | None = None,
           retriever: Retriever | None = None) -> Solution:
     """Answer `question` through the whole chain (see the module docstring).
 
@@ -171,7 +172,8 @@ def solve(question: str, llm: LLM, lean: Any, *, config: SolveConfig | None = No
                     tuple(notes), screened, llm.name, time.monotonic() - t0)
 
 
-def _prove(lean: Any, snippet: str, cfg: SolveConfig, checks: list[Check]) -> tuple[SolveStatus, str | None]:
+def _prove(lean: LeanClient, snippet: str, cfg: SolveConfig,
+           checks: list[Check]) -> tuple[SolveStatus, str | None]:
     """Search, then verify from scratch; only a verified proof gives PROVED."""
     if not cfg.search:
         checks.append(Check("proof search", None, "switched off"))

@@ -1,5 +1,7 @@
 """Talking to Lean: runtime discovery, our interaction server's client, typed results."""
 
+from prover.lean.client import LeanClient
+from prover.lean.config import LeanConfig
 from prover.lean.errors import (
     InvalidRequest,
     LeanCrashed,
@@ -9,7 +11,9 @@ from prover.lean.errors import (
     LeanStartupError,
     LeanTimeout,
 )
-from prover.lean.server import LeanConfig, LeanServer, ParseResult, TacticGuard
+from prover.lean.results import ParseResult
+from prover.lean.server import TacticGuard
+from prover.lean.session import LeanServer
 from prover.lean.types import (
     CommandResult,
     DeclInfo,
@@ -25,8 +29,8 @@ from prover.lean.types import (
 )
 
 __all__ = [
-    "CommandResult", "DeclInfo", "ErrorKind", "Goal", "Hypothesis", "InvalidRequest", "LeanConfig",
-    "LeanCrashed", "LeanError", "LeanMessage", "LeanProtocolError", "LeanRuntimeNotFound", "LeanServer",
-    "LeanServerError", "LeanStartupError", "LeanTimeout", "ParseResult", "ProofFinished", "ProofState",
-    "Severity", "TacticGuard", "TacticResult",
+    "CommandResult", "DeclInfo", "ErrorKind", "Goal", "Hypothesis", "InvalidRequest", "LeanClient",
+    "LeanConfig", "LeanCrashed", "LeanError", "LeanMessage", "LeanProtocolError", "LeanRuntimeNotFound",
+    "LeanServer", "LeanServerError", "LeanStartupError", "LeanTimeout", "ParseResult", "ProofFinished",
+    "ProofState", "Severity", "TacticGuard", "TacticResult",
 ]

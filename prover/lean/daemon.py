@@ -1,11 +1,20 @@
-"""A warm Lean server for the CLI: one background process that owns a `LeanServer`, so a second
+"""A warm Lean server for the CLI: one background process that owns a Lean process, so a second
 `prover` command in a row does not pay the import again.
 
-The daemon listens on a Unix socket in the cache directory and speaks JSON lines: a request
-`{"method": ..., "args": {...}}`, a reply `{"ok": true, "result": ...}` or
-`{"ok": false, "error": {"type": ..., "message": ...}}`. `RemoteLeanServer` is the client: it offers
-the `LeanServer` methods the CLI, the search and the verifier use, and re-raises faults as the same
-exception types. The daemon exits after `idle_timeout` seconds without a request.
+The daemon is a relay. It listens on a Unix socket in the cache directory and speaks JSON lines:
+each client message is one of the typed messages below, and the Lean requests inside `LeanCall`
+are the very `prover.lean.protocol` requests a local `LeanServer` sends its own Lean, serialised
+the same way (`Request.to_json`, read back strictly by `protocol.decode_request`); their replies
+come back as the protocol's reply fields (`Reply.to_json`, decoded strictly by the client). A fault
+comes back as a `Fault` naming the `prover.lean.errors` type to re-raise. A message that cannot be
+read (not JSON, an unknown `op`, a malformed Lean request) is answered with an `InvalidRequest`
+fault that says why.
+
+The client, `RemoteLeanServer`, is the same `LeanSession` as a local `LeanServer` (guard, reader,
+state store with replay, commands) over a `DaemonTransport`: only the transport differs, so the
+two cannot drift apart, and both satisfy `prover.lean.client.LeanClient`. Proof states are the
+client's; the daemon keeps no record of them. The daemon exits after `idle_timeout` seconds
+without a message.
 """
 
 from __future__ import annotations
@@ -15,38 +24,35 @@ import contextlib
 import fcntl
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from prover.lean import errors
-from prover.lean.exprs import GoalTerms, RefuteStatus, goal_terms_from_json
+import prover.lean.errors as errors
+import prover.lean.protocol as P
+from prover.lean.config import LeanConfig
 from prover.lean.runtime import default_cache_dir
-from prover.lean.server import (
-    AuditFinding,
-    CommandRead,
-    LeanConfig,
-    LeanServer,
-    ParseResult,
-    ReplayResult,
-)
-from prover.lean.types import (
-    CommandResult,
-    DeclInfo,
-    LeanError,
-    ProofState,
-    TacticResult,
-    result_from_json,
-)
+from prover.lean.server import TacticGuard
+from prover.lean.session import DEFAULT_GUARD, LeanSession, _DefaultGuard
+from prover.lean.transport import LeanProcess, ServerStats
 
 DEFAULT_IDLE_TIMEOUT = 1800.0
+MAX_MESSAGE_BYTES = 64 << 20
+
+# The faults a `Fault` may name; anything else is re-raised as a protocol error.
+FAULTS: dict[str, type[errors.LeanServerError]] = {
+    cls.__name__: cls for cls in (errors.LeanServerError, errors.LeanStartupError, errors.LeanCrashed,
+                                  errors.LeanRestarted, errors.LeanTimeout, errors.LeanProtocolError,
+                                  errors.InvalidRequest, errors.LeanRuntimeNotFound)
+}
 
 
 @dataclass(frozen=True)
@@ -63,95 +69,197 @@ class DaemonPaths:
                    root / "server.lock")
 
 
+# ----------------------------------------------------------------------------- the wire
+
+
+@dataclass(frozen=True)
+class LeanCall:
+    """Send `request` to the daemon's Lean. `generation`: the ids in it were resolved in that
+    generation (`LeanRestarted` if Lean restarted since); `limit`: seconds left of the caller's
+    deadline (`LeanProcess.deadline`), None when it has none."""
+
+    request: P.Request
+    timeout: float
+    limit: float | None = None
+    generation: int | None = None
+    op: ClassVar[str] = "lean"
+
+
+@dataclass(frozen=True)
+class Settle:
+    """`LeanProcess.ensure_running` on the daemon's Lean."""
+
+    op: ClassVar[str] = "settle"
+
+
+@dataclass(frozen=True)
+class Sync:
+    """`LeanProcess.sync`: a round trip; the answer's result is `anomalies`."""
+
+    op: ClassVar[str] = "sync"
+
+
+@dataclass(frozen=True)
+class GetStatus:
+    op: ClassVar[str] = "status"
+
+
+@dataclass(frozen=True)
+class Stop:
+    op: ClassVar[str] = "stop"
+
+
+Message = LeanCall | Settle | Sync | GetStatus | Stop
+_OPS: dict[str, type[Message]] = {m.op: m for m in (LeanCall, Settle, Sync, GetStatus, Stop)}
+
+
+def encode_message(m: Message) -> bytes:
+    out: dict[str, Any] = {"op": m.op}
+    if isinstance(m, LeanCall):
+        out.update(request=m.request.to_json(), timeout=m.timeout, limit=m.limit, generation=m.generation)
+    return json.dumps(out, ensure_ascii=False).encode() + b"\n"
+
+
+def decode_message(line: bytes) -> Message:
+    """One client message; `InvalidRequest` saying why when it cannot be read."""
+    try:
+        d = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
+        raise errors.InvalidRequest(f"the warm server reads one JSON object a line: {e}") from None
+    if not isinstance(d, dict) or d.get("op") not in _OPS:
+        raise errors.InvalidRequest(f"unknown message {str(d)[:200]}; each has an `op`, one of "
+                                    f"{sorted(_OPS)}")
+    cls = _OPS[d["op"]]
+    expected = {"op", "request", "timeout", "limit", "generation"} if cls is LeanCall else {"op"}
+    if extra := sorted(set(d) - expected):
+        raise errors.InvalidRequest(f"`{d['op']}` message with unknown fields {extra}")
+    if cls is not LeanCall:
+        return cls()
+    timeout, limit, generation = d.get("timeout"), d.get("limit"), d.get("generation")
+    if (not isinstance(timeout, int | float) or isinstance(timeout, bool)
+            or not (limit is None or isinstance(limit, int | float))
+            or not (generation is None or isinstance(generation, int))):
+        raise errors.InvalidRequest("a `lean` message needs a numeric `timeout`, a numeric or null "
+                                    "`limit` and an integer or null `generation`")
+    try:
+        request = P.decode_request(d.get("request"))
+    except errors.LeanProtocolError as e:
+        raise errors.InvalidRequest(f"malformed Lean request: {e}") from None
+    return LeanCall(request, float(timeout), None if limit is None else float(limit), generation)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A message's result, and the generation of the daemon's Lean that produced it."""
+
+    generation: int
+    result: Any  # the Lean reply's fields, `anomalies`, a `DaemonStatus`'s fields, or None
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A fault, to be re-raised by the client as `FAULTS[type]`."""
+
+    type: str
+    message: str
+
+
+def _encode_outcome(o: Answer | Fault) -> bytes:
+    d = {"ok": True, **asdict(o)} if isinstance(o, Answer) else {"ok": False, "fault": asdict(o)}
+    return json.dumps(d, ensure_ascii=False).encode() + b"\n"
+
+
+def _decode_outcome(line: bytes) -> Answer | Fault:
+    try:
+        d = json.loads(line)
+        if d["ok"] is True and isinstance(d["generation"], int) and set(d) == {"ok", "generation", "result"}:
+            return Answer(d["generation"], d["result"])
+        if d["ok"] is False and set(d["fault"]) == {"type", "message"}:
+            return Fault(str(d["fault"]["type"]), str(d["fault"]["message"]))
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as e:
+        raise errors.LeanProtocolError(f"unreadable answer from the warm server: {e}: "
+                                       f"{line[:200]!r}") from None
+    raise errors.LeanProtocolError(f"unreadable answer from the warm server: {line[:200]!r}")
+
+
+@dataclass(frozen=True)
+class DaemonStatus:
+    pid: int
+    lean_pid: int | None
+    runtime: str
+    lean_version: str
+    generation: int
+    uptime_s: float
+    requests: int
+    restarts: int
+    anomalies: int
+    start_seconds: tuple[float, ...]
+    idle_timeout_s: float
+    heartbeats: int
+    request_timeout: float
+    tactic_timeout: float
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> DaemonStatus:
+        return cls(**{**d, "start_seconds": tuple(d["start_seconds"])})
+
+
 # ----------------------------------------------------------------------------- daemon side
 
 
-def _result_json(r: Any) -> Any:
-    if hasattr(r, "to_json"):
-        return r.to_json()
-    if isinstance(r, DeclInfo):
-        return asdict(r)
-    return r
-
-
 class _Daemon:
-    def __init__(self, server: LeanServer, paths: DaemonPaths, idle_timeout: float) -> None:
-        self.server = server
+    def __init__(self, process: LeanProcess, paths: DaemonPaths, idle_timeout: float) -> None:
+        self.process = process
         self.paths = paths
         self.idle_timeout = idle_timeout
         self.last_activity = time.monotonic()
         self.started = time.time()
         self.stop = threading.Event()
+        # A state a late reply created belongs to a client that has stopped waiting: release it.
+        process.on_late_state = lambda state: process.send(P.ForgetStates((state,)), 30.0)
 
-    def dispatch(self, method: str, args: dict[str, Any]) -> Any:
-        s = self.server
-        if method == "ping":
-            return s.ping()
-        if method == "status":
-            return {
-                "pid": os.getpid(), "lean_pid": s.pid, "runtime": s.runtime.description,
-                "lean_version": s.lean_version, "uptime_s": time.time() - self.started,
-                "requests": s.stats.requests, "restarts": s.stats.restarts, "anomalies": s.anomalies,
-                "start_seconds": s.stats.start_seconds, "idle_timeout_s": self.idle_timeout,
-                "config": {"heartbeats": s.config.heartbeats, "request_timeout": s.config.request_timeout},
-            }
-        if method == "anomalies":
-            return s.anomalies
-        if method == "sync":
-            return s.sync()
-        if method == "stop":
-            self.stop.set()
-            return True
-        if method == "check":
-            return s.check(args["code"], env=args.get("env", 0), keep=args.get("keep", False),
-                           timeout=args.get("timeout"))
-        if method == "parse":
-            return s.parse(args["text"], args.get("category", "tactic"), env=args.get("env", 0))
-        if method == "decl_info":
-            return s.decl_info(args["env"], args["name"], compare_env=args.get("compare_env"),
-                               compare_name=args.get("compare_name", ""))
-        if method == "next_command":
-            return s.next_command(args["code"], args.get("pos", 0), env=args.get("env", 0))
-        if method == "known_tokens":
-            return list(s.known_tokens(args["tokens"], env=args.get("env", 0)))
-        if method == "audit":
-            return [asdict(f) for f in s.audit(args["env"], namespaces=args.get("namespaces", ()))]
-        if method == "replay":
-            return asdict(s.replay(args["env"], args["names"], heartbeats=args.get("heartbeats"),
-                                   timeout=args.get("timeout")))
-        if method == "open_proof":
-            return s.open_proof(args["snippet"], timeout=args.get("timeout"),
-                                heartbeats=args.get("heartbeats"))
-        if method == "run_tactic":
-            return s.run_tactic(args["state"], args["tactic"], timeout=args.get("timeout"),
-                                heartbeats=args.get("heartbeats"))
-        if method == "goal_terms_json":
-            return list(s.goal_terms_json(args["state"], cap=args.get("cap", 50_000),
-                                          timeout=args.get("timeout")))
-        if method == "refute":
-            return [r.value for r in s.refute(args["state"], args["assignments"], goal=args.get("goal", 0),
-                                              heartbeats=args.get("heartbeats"), timeout=args.get("timeout"))]
-        if method == "forget":
-            s.forget(args["states"])
-            return True
-        if method == "forget_env":
-            s.forget_env(args["env"])
-            return True
-        raise errors.InvalidRequest(f"unknown method {method!r}")
+    def answer(self, m: Message) -> Any:
+        p = self.process
+        if isinstance(m, LeanCall):
+            # The lock keeps the deadline this caller set from applying to another's request.
+            with p.lock, p.deadline(None if m.limit is None else time.monotonic() + m.limit):
+                return p.send(m.request, m.timeout, generation=m.generation).to_json()
+        if isinstance(m, Settle):
+            p.ensure_running()
+            return None
+        if isinstance(m, Sync):
+            return p.sync()
+        if isinstance(m, GetStatus):
+            return self.status().to_json()
+        self.stop.set()
+        return None
+
+    def status(self) -> DaemonStatus:
+        p = self.process
+        return DaemonStatus(
+            pid=os.getpid(), lean_pid=p.pid, runtime=p.runtime.description, lean_version=p.lean_version,
+            generation=p.generation, uptime_s=time.time() - self.started, requests=p.stats.requests,
+            restarts=p.stats.restarts, anomalies=p.anomalies, start_seconds=tuple(p.stats.start_seconds),
+            idle_timeout_s=self.idle_timeout, heartbeats=p.config.heartbeats,
+            request_timeout=p.config.request_timeout, tactic_timeout=p.config.tactic_timeout)
 
     def handle(self, conn: socket.socket) -> None:
         with conn, conn.makefile("rwb") as f:
             for line in f:
                 self.last_activity = time.monotonic()
+                outcome: Answer | Fault
                 try:
-                    req = json.loads(line)
-                    result = self.dispatch(req["method"], req.get("args", {}))
-                    reply = {"ok": True, "result": _result_json(result)}
+                    if len(line) > MAX_MESSAGE_BYTES:
+                        raise errors.InvalidRequest(f"message of {len(line)} bytes exceeds the limit "
+                                                    f"of {MAX_MESSAGE_BYTES}")
+                    result = self.answer(decode_message(line))
+                    outcome = Answer(self.process.generation, result)
                 except errors.LeanServerError as e:
-                    reply = {"ok": False, "error": {"type": type(e).__name__, "message": str(e)}}
-                except (KeyError, TypeError, ValueError) as e:
-                    reply = {"ok": False, "error": {"type": "InvalidRequest", "message": repr(e)}}
-                f.write(json.dumps(reply).encode() + b"\n")
+                    outcome = Fault(type(e).__name__, str(e))
+                f.write(_encode_outcome(outcome))
                 f.flush()
                 self.last_activity = time.monotonic()
                 if self.stop.is_set():
@@ -177,7 +285,7 @@ class _Daemon:
             sock.close()
             self.paths.socket.unlink(missing_ok=True)
             self.paths.pidfile.unlink(missing_ok=True)
-            self.server.close()
+            self.process.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,9 +298,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="where the socket, pid file and log go (default: the cache dir)")
     args = p.parse_args(argv)
     paths = DaemonPaths.under(args.state_dir or args.cache_dir)
-    server = LeanServer(LeanConfig(runtime=args.runtime, cache_dir=args.cache_dir))
-    server.start()
-    daemon = _Daemon(server, paths, args.idle_timeout)
+    process = LeanProcess(LeanConfig(runtime=args.runtime, cache_dir=args.cache_dir))
+    process.start()
+    daemon = _Daemon(process, paths, args.idle_timeout)
     signal.signal(signal.SIGTERM, lambda *_: daemon.stop.set())
     daemon.serve()
     return 0
@@ -201,123 +309,149 @@ def main(argv: list[str] | None = None) -> int:
 # ----------------------------------------------------------------------------- client side
 
 
-class RemoteLeanServer:
-    """Client of the warm daemon with the `LeanServer` methods the CLI needs."""
+class DaemonTransport:
+    """The `Transport` to the daemon's Lean: typed requests relayed over the socket. The caller's
+    deadline travels with each request, so the daemon cuts (and keeps alive) exactly as a local
+    process would; each generation of the daemon's Lean gets a fresh `goals_tag` from this side."""
 
     def __init__(self, paths: DaemonPaths, timeout: float = 3600.0) -> None:
         self.paths = paths
+        self.lock = threading.RLock()
+        self.stats = ServerStats()  # this client's requests (the daemon's own: `status()`)
+        self.on_late_state = None  # the daemon releases late states itself
+        self._deadline: float | None = None
+        self._generation = 0
+        self._tag = (0, "")
+        self._closed = False
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._sock.settimeout(timeout)
         self._sock.connect(str(paths.socket))
         self._file = self._sock.makefile("rwb")
-        status = self.call("status")
-        self.config = LeanConfig(heartbeats=status["config"]["heartbeats"],
-                                 request_timeout=status["config"]["request_timeout"])
-        self.lean_version = status["lean_version"]
+        status = self.status()
+        self.config = LeanConfig(heartbeats=status.heartbeats, request_timeout=status.request_timeout,
+                                 tactic_timeout=status.tactic_timeout)
+        self.lean_version = status.lean_version
 
-    def call(self, method: str, **args: Any) -> Any:
-        self._file.write(json.dumps({"method": method, "args": args}).encode() + b"\n")
-        self._file.flush()
-        line = self._file.readline()
-        if not line:
-            raise errors.LeanCrashed("the warm Lean server closed the connection")
-        reply = json.loads(line)
-        if reply["ok"]:
-            return reply["result"]
-        err = reply["error"]
-        exc_type = getattr(errors, err["type"], errors.LeanServerError)
-        raise exc_type(err["message"])
+    def _call(self, m: Message) -> Any:
+        with self.lock:
+            if self._closed:
+                raise errors.LeanCrashed("the connection to the warm Lean server was closed")
+            try:
+                self._file.write(encode_message(m))
+                self._file.flush()
+                line = self._file.readline()
+            except OSError as e:
+                raise errors.LeanCrashed(f"the warm Lean server's socket failed: {e}") from e
+            if not line:
+                raise errors.LeanCrashed("the warm Lean server closed the connection")
+            outcome = _decode_outcome(line)
+            if isinstance(outcome, Fault):
+                raise FAULTS.get(outcome.type, errors.LeanProtocolError)(outcome.message)
+            self._generation = outcome.generation
+            return outcome.result
 
-    def start(self) -> RemoteLeanServer:
-        """The daemon's Lean is already running: nothing to do (kept for `LeanServer` parity)."""
-        return self
+    @property
+    def generation(self) -> int:
+        return self._generation
 
-    def ping(self) -> bool:
-        return bool(self.call("ping"))
+    @property
+    def goals_tag(self) -> str:
+        if self._tag[0] != self._generation:
+            self._tag = (self._generation, secrets.token_hex(16))
+        return self._tag[1]
+
+    @property
+    def alive(self) -> bool:
+        return not self._closed
 
     @property
     def anomalies(self) -> int:
-        """`LeanServer.anomalies` of the daemon's server."""
-        return int(self.call("anomalies"))
+        """`anomalies` of the daemon's Lean process."""
+        return self.status().anomalies
 
-    def sync(self) -> int:
-        """`LeanServer.sync()` on the daemon's server."""
-        return int(self.call("sync"))
+    def status(self) -> DaemonStatus:
+        return DaemonStatus.from_json(self._call(GetStatus()))
 
-    def status(self) -> dict[str, Any]:
-        return self.call("status")
+    def send(self, request: P.Request, timeout: float, *, generation: int | None = None) -> Any:
+        with self.lock:
+            limit = None
+            if self._deadline is not None:
+                limit = self._deadline - time.monotonic()
+                if limit <= 0:
+                    raise errors.LeanTimeout("the caller's deadline passed before this request could run")
+            t0 = time.monotonic()
+            raw = self._call(LeanCall(request, timeout, limit, generation))
+            if not isinstance(raw, dict):
+                raise errors.LeanProtocolError(f"the warm server answered {request.cmd!r} with {raw!r}")
+            reply = P.decode_reply(request, raw)
+            self.stats.requests += 1
+            self.stats.wall_seconds += time.monotonic() - t0
+            self.stats.lean_seconds += getattr(reply, "lean_ns", 0) / 1e9
+            return reply
 
-    def check(self, code: str, *, env: int = 0, keep: bool = False,
-              timeout: float | None = None) -> CommandResult:
-        return CommandResult.from_json(self.call("check", code=code, env=env, keep=keep, timeout=timeout))
+    def ensure_running(self) -> None:
+        self._call(Settle())
 
-    def parse(self, text: str, category: str = "tactic", *, env: int = 0) -> ParseResult:
-        return ParseResult.from_json(self.call("parse", text=text, category=category, env=env))
+    @contextlib.contextmanager
+    def deadline(self, when: float | None) -> Iterator[None]:
+        old = self._deadline
+        if when is not None and old is not None:
+            when = min(when, old)
+        self._deadline = when
+        try:
+            yield
+        finally:
+            self._deadline = old
 
-    def next_command(self, code: str, pos: int = 0, *, env: int = 0) -> CommandRead:
-        return CommandRead.from_json(self.call("next_command", code=code, pos=pos, env=env))
+    def sync(self, timeout: float = 30.0) -> int:
+        return int(self._call(Sync()))
 
-    def known_tokens(self, tokens: Iterable[str], *, env: int = 0) -> tuple[bool, ...]:
-        return tuple(self.call("known_tokens", tokens=list(tokens), env=env))
+    def start(self) -> None:
+        """The daemon's Lean is already running: nothing to start."""
 
-    def audit(self, env: int, *, namespaces: Iterable[str] = ()) -> tuple[AuditFinding, ...]:
-        found = self.call("audit", env=env, namespaces=list(namespaces))
-        return tuple(AuditFinding(f["name"], f["problem"], tuple(f["what"])) for f in found)
-
-    def replay(self, env: int, names: Iterable[str], *, heartbeats: int | None = None,
-               timeout: float | None = None) -> ReplayResult:
-        return ReplayResult(**self.call("replay", env=env, names=list(names), heartbeats=heartbeats,
-                                        timeout=timeout))
-
-    def decl_info(self, env: int, name: str, *, compare_env: int | None = None,
-                  compare_name: str = "") -> DeclInfo:
-        d = self.call("decl_info", env=env, name=name, compare_env=compare_env, compare_name=compare_name)
-        d["axioms"] = tuple(tuple(a) for a in d["axioms"])
-        return DeclInfo(**d)
-
-    def open_proof(self, snippet: str, *, timeout: float | None = None,
-                   heartbeats: int | None = None) -> ProofState | LeanError:
-        r = result_from_json(self.call("open_proof", snippet=snippet, timeout=timeout, heartbeats=heartbeats))
-        if not isinstance(r, (ProofState, LeanError)):
-            raise errors.LeanProtocolError(f"open_proof returned {type(r).__name__}")
-        return r
-
-    def run_tactic(self, state: ProofState | int, tactic: str, *, timeout: float | None = None,
-                   heartbeats: int | None = None) -> TacticResult:
-        sid = state.id if isinstance(state, ProofState) else state
-        return result_from_json(self.call("run_tactic", state=sid, tactic=tactic, timeout=timeout,
-                                          heartbeats=heartbeats))
-
-    def goal_terms(self, state: ProofState | int, *, cap: int = 50_000,
-                   timeout: float | None = None) -> tuple[GoalTerms, ...]:
-        sid = state.id if isinstance(state, ProofState) else state
-        return tuple(goal_terms_from_json(g) for g in
-                     self.call("goal_terms_json", state=sid, cap=cap, timeout=timeout))
-
-    def refute(self, state: ProofState | int, assignments: Iterable[Iterable[tuple[str, str]]], *,
-               goal: int = 0, heartbeats: int | None = None,
-               timeout: float | None = None) -> tuple[RefuteStatus, ...]:
-        sid = state.id if isinstance(state, ProofState) else state
-        asgs = [[list(pair) for pair in a] for a in assignments]
-        return tuple(RefuteStatus(r) for r in self.call("refute", state=sid, assignments=asgs, goal=goal,
-                                                        heartbeats=heartbeats, timeout=timeout))
-
-    def forget(self, states: list[ProofState | int]) -> None:
-        self.call("forget", states=[s.id if isinstance(s, ProofState) else s for s in states])
-
-    def forget_env(self, handle: int) -> None:
-        self.call("forget_env", env=handle)
+    def stop(self) -> None:
+        """Ask the daemon to exit (its Lean with it)."""
+        self._call(Stop())
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self._file.close()
-            self._sock.close()
+        with self.lock:
+            self._closed = True
+            with contextlib.suppress(OSError):
+                self._file.close()
+                self._sock.close()
+
+
+class RemoteLeanServer(LeanSession):
+    """Client of the warm daemon: a `LeanSession` (guard, reader, states, commands) over a
+    `DaemonTransport`. Closing it releases the proof states and environments it still holds in
+    the daemon's Lean, then the connection (the daemon keeps running)."""
+
+    def __init__(self, paths: DaemonPaths, timeout: float = 3600.0, *,
+                 guard: TacticGuard | _DefaultGuard | None = DEFAULT_GUARD) -> None:
+        self.paths = paths
+        self.connection = DaemonTransport(paths, timeout)
+        super().__init__(self.connection, guard=guard)
+
+    def status(self) -> DaemonStatus:
+        return self.connection.status()
+
+    def stop(self) -> None:
+        """Ask the daemon to exit."""
+        self.connection.stop()
+
+    def start(self) -> RemoteLeanServer:
+        return self
+
+    def close(self) -> None:
+        if self.connection.alive:
+            with contextlib.suppress(errors.LeanServerError):
+                self.forget(list(self.states.states))
+                for handle in [h for h in self.states.envs if h]:
+                    self.forget_env(handle)
+        self.connection.close()
 
     def __enter__(self) -> RemoteLeanServer:
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def connect(paths: DaemonPaths) -> RemoteLeanServer | None:
@@ -388,7 +522,7 @@ def stop_daemon(paths: DaemonPaths) -> bool:
     if client is None:
         return False
     with contextlib.suppress(errors.LeanServerError, OSError):
-        client.call("stop")
+        client.stop()
     client.close()
     deadline = time.monotonic() + 30
     while paths.socket.exists() and time.monotonic() < deadline:

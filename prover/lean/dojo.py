@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from prover.lean.errors import InvalidRequest, LeanCrashed, LeanTimeout
-from prover.lean.server import ParseResult, TacticGuard
+from prover.lean.results import ParseResult
+from prover.lean.server import TacticGuard
 from prover.lean.types import (
     ErrorKind,
     Goal,

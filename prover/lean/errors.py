@@ -37,3 +37,8 @@ class LeanProtocolError(LeanServerError):
 
 class InvalidRequest(LeanServerError, ValueError):
     """The request cannot be sent as it is: bad UTF-8, too large, empty, not a statement."""
+
+
+class LeanRestarted(LeanCrashed):
+    """Lean restarted between resolving a request's environment or state ids and sending it (the
+    ids belong to the process that is gone); the request was not sent. Retrying rebuilds them."""

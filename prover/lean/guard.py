@@ -27,12 +27,9 @@ is never the default and never used for model output.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
-from prover.lean import syntax as S
-
-if TYPE_CHECKING:  # server.py imports this module for its default guard
-    from prover.lean.server import ParseResult
+import prover.lean.syntax as S
+from prover.lean.results import ParseResult
 
 # Kind -> why it is refused. Checked before the allowlist, so an allowlist extension cannot
 # re-admit one of these by accident.

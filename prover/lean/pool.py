@@ -13,7 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TypeVar
 
-from prover.lean.server import LeanConfig, LeanServer
+from prover.lean.config import LeanConfig
+from prover.lean.session import LeanServer
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -43,6 +43,10 @@ class Reply:
     def from_json(cls, d: dict[str, Any]) -> Reply:
         return decode(cls, d)
 
+    def to_json(self) -> dict[str, Any]:
+        """The reply's fields as Lean sent them (what the warm daemon relays to its clients)."""
+        return dataclasses.asdict(self)
+
 
 @dataclass(frozen=True)
 class Empty(Reply):
@@ -339,6 +343,20 @@ def check_ready(ready: dict[str, Any]) -> None:
         raise LeanProtocolError(
             f"the Lean server speaks protocol {version!r} with commands {theirs}; this client speaks "
             f"protocol {PROTOCOL_VERSION} with {sorted(REQUESTS)} (is lean_project/ from another version?)")
+
+
+def decode_request(d: Any) -> Request:
+    """A request as `Request.to_json` wrote it (the warm daemon reads its clients' this way):
+    `cmd` names the command, an optional field left out takes its default, and anything else
+    missing, mistyped or unknown is a `LeanProtocolError`."""
+    if not isinstance(d, dict) or not isinstance(d.get("cmd"), str):
+        raise LeanProtocolError(f"a request must be an object with a `cmd`; got {str(d)[:200]}")
+    cls = REQUESTS.get(d["cmd"])
+    if cls is None:
+        raise LeanProtocolError(f"unknown command {d['cmd']!r}; known: {sorted(REQUESTS)}")
+    defaults = {f.name: f.default for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING}
+    fields = {k: v for k, v in d.items() if k != "cmd"}
+    return decode(cls, {**{k: _wire(v) for k, v in defaults.items()}, **fields})
 
 
 def decode_error(reply: dict[str, Any]) -> ErrorRecord:

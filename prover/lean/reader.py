@@ -18,17 +18,15 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol, runtime_checkable
 
-from prover.lean import decls
-from prover.lean import syntax as S
+import prover.lean.decls as decls
+import prover.lean.syntax as S
+from prover.lean.client import LeanClient
 from prover.lean.errors import InvalidRequest
+from prover.lean.results import CommandRead
 from prover.lean.snippet import MAX_SNIPPET_CHARS, ensure_text
-from prover.lean.types import CommandResult, LeanMessage
-
-if TYPE_CHECKING:  # server.py imports this module lazily (in `open_proof`)
-    from prover.lean.guard import SyntaxGuard
-    from prover.lean.server import AuditFinding, CommandRead
+from prover.lean.types import LeanMessage
 
 THEOREM_KINDS = ("Lean.Parser.Command.theorem", "Lean.Parser.Command.example")
 # Text appended to try reading a final statement that has no proof yet (`… : P`, `… := by`, `… :=`).
@@ -92,15 +90,15 @@ class CommandParser(Protocol):
     def next_command(self, code: str, pos: int = 0, *, env: int = 0) -> CommandRead: ...
 
 
-class _Lean(Protocol):
-    """The `LeanServer` methods the reader needs (the warm daemon's client has them too)."""
+@runtime_checkable
+class SnippetGuard(Protocol):
+    """What the reader asks of a guard (`prover.lean.guard.SyntaxGuard` is the one)."""
 
-    def next_command(self, code: str, pos: int = 0, *, env: int = 0) -> CommandRead: ...
-    def known_tokens(self, tokens: list[str], *, env: int = 0) -> tuple[bool, ...]: ...
-    def check(self, code: str, *, env: int = 0, keep: bool = False,
-              timeout: float | None = None) -> CommandResult: ...
-    def audit(self, env: int, *, namespaces: list[str]) -> tuple[AuditFinding, ...]: ...
-    def forget_env(self, handle: int) -> None: ...
+    trusted: bool  # a user's own files: header commands and statements pass unchecked
+
+    def check_command(self, tree: S.Syntax) -> str | None: ...
+    def check_statement(self, tree: S.Syntax) -> str | None: ...
+    def notation_tokens(self, tree: S.Syntax) -> list[str]: ...
 
 
 @dataclass
@@ -117,7 +115,7 @@ class _Envs:
         self.made = [keep] if keep else []
 
 
-def read_snippet(lean: _Lean, snippet: str | bytes, guard: SyntaxGuard, *, timeout: float | None = None,
+def read_snippet(lean: LeanClient, snippet: str | bytes, guard: SnippetGuard, *, timeout: float | None = None,
                  audit: bool = True) -> Reading | ReadError:
     """Read `snippet` (header commands, then a final `theorem`/`example`) and elaborate its header.
 
@@ -125,7 +123,7 @@ def read_snippet(lean: _Lean, snippet: str | bytes, guard: SyntaxGuard, *, timeo
         lean: the server (`LeanServer` or the warm daemon's client).
         snippet: untrusted text; the final theorem may end in `:= by`, `:= sorry`, `:=`, nothing,
             or carry a proof (then `Statement.proof` holds it).
-        guard: a `SyntaxGuard` (its trusted mode lets a user's own files through).
+        guard: a `SnippetGuard`, e.g. `SyntaxGuard` (its trusted mode lets a user's own files through).
         audit: run Lean's audit of what the header declared (skipped in trusted mode).
 
     Returns:
@@ -148,7 +146,7 @@ def read_snippet(lean: _Lean, snippet: str | bytes, guard: SyntaxGuard, *, timeo
     return result
 
 
-def _read(lean: _Lean, text: str, guard: SyntaxGuard, timeout: float | None, audit: bool,
+def _read(lean: LeanClient, text: str, guard: SnippetGuard, timeout: float | None, audit: bool,
           envs: _Envs) -> Reading | ReadError:
     env, pos, lean_s = 0, 0, 0.0
     header: list[str] = []
@@ -200,7 +198,7 @@ def _read(lean: _Lean, text: str, guard: SyntaxGuard, timeout: float | None, aud
         pos = cmd.end
 
 
-def _final_statement(lean: _Lean, text: str, pos: int, env: int,
+def _final_statement(lean: LeanClient, text: str, pos: int, env: int,
                      cmd: CommandRead) -> Statement | ReadError | None:
     """The statement if the command at `pos` is the snippet's last and a theorem, else None."""
     if cmd.one and cmd.same and not cmd.errors:
@@ -278,7 +276,7 @@ def statement_name(statement: Statement, tag: str | None = None) -> str:
     return ".".join([*(S.escape_name_part(p) for p in statement.namespace_parts), fresh])
 
 
-def compose_statement(lean: _Lean, statement: Statement, name: str, value: str, *, env: int,
+def compose_statement(lean: LeanClient, statement: Statement, name: str, value: str, *, env: int,
                       prefix: str = "") -> str | ReadError:
     """`{prefix}theorem {name}{universes} {signature} := {value}`, re-parsed by Lean: it must be
     one command whose signature is exactly `statement.signature` and whose value is exactly

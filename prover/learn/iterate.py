@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from prover.lean.client import LeanClient
 from prover.learn.config import IterateConfig, TrainConfig
 from prover.learn.generator import GenConfig, GenProblem, generate
 from search.traces import StateRecord, read_traces, records_from_result, write_traces
@@ -61,7 +62,7 @@ class TaskResult:
         return self.status == "proved"
 
 
-def _versions(server: Any) -> dict[str, Any]:
+def _versions(server: LeanClient) -> dict[str, Any]:
     import torch
     import transformers
 
@@ -76,7 +77,7 @@ def _tasks_from_generated(problems: Sequence[GenProblem], name: str) -> list[Tas
     return [Task(p.id, name, p.snippet, p.truth) for p in problems]
 
 
-def _minif2f_tasks(cfg: IterateConfig, server: Any, split: str, name: str) -> list[Task]:
+def _minif2f_tasks(cfg: IterateConfig, server: LeanClient, split: str, name: str) -> list[Task]:
     from prover.bench.config import WorkerConfig
     from prover.bench.data import load_benchmark
     from prover.bench.worker import BenchWorker
@@ -95,7 +96,7 @@ def _minif2f_tasks(cfg: IterateConfig, server: Any, split: str, name: str) -> li
     return out
 
 
-def build_tasks(cfg: IterateConfig, server: Any) -> dict[str, list[Task]]:
+def build_tasks(cfg: IterateConfig, server: LeanClient) -> dict[str, list[Task]]:
     """The training set and the evaluation sets (generated ones with disjoint seeds and ids)."""
     train_gen = generate(GenConfig(n=cfg.train_generated, seed=cfg.seed, prefix="train",
                                    max_difficulty=cfg.max_difficulty))
@@ -113,7 +114,7 @@ def build_tasks(cfg: IterateConfig, server: Any) -> dict[str, list[Task]]:
     return sets
 
 
-def _make_search(server: Any, snippet: str, cfg: IterateConfig, policy_model: Any | None,
+def _make_search(server: LeanClient, snippet: str, cfg: IterateConfig, policy_model: Any | None,
                  value_model: Any | None) -> Any:
     from prover.learn.models import LearnedPolicy, LearnedValue
     from prover.verify import Verifier
@@ -137,7 +138,7 @@ def _make_search(server: Any, snippet: str, cfg: IterateConfig, policy_model: An
     return BestFirstSearch(server, policy, value, sc, verifier=Verifier(server), prune_hook=hook)
 
 
-def search_tasks(server: Any, tasks: Sequence[Task], cfg: IterateConfig, rnd: int, trace_path: Path,
+def search_tasks(server: LeanClient, tasks: Sequence[Task], cfg: IterateConfig, rnd: int, trace_path: Path,
                  result_path: Path, policy_dir: Path | None = None,
                  value_dir: Path | None = None) -> list[TaskResult]:
     """Search every task; write its trace records and its result line as it finishes."""
@@ -252,7 +253,7 @@ def train_round(traces: Sequence[Path], out: Path, cfg: TrainConfig) -> dict[str
             "value_weight_replay": table, "seconds": time.monotonic() - t0}
 
 
-def iterate(cfg: IterateConfig, server: Any | None = None) -> list[dict[str, Any]]:
+def iterate(cfg: IterateConfig, server: LeanClient | None = None) -> list[dict[str, Any]]:
     """Run the whole experiment (see the module docstring); returns the metric rows."""
     from prover.lean import LeanConfig, LeanServer
 

@@ -20,6 +20,8 @@ import json
 import sys
 from typing import Any
 
+from prover.lean.client import LeanClient
+
 # The checkers (sympy) are imported in `run`, so that building the `prover` parser stays fast.
 DEFAULT_MAX_ASSIGNMENTS = 250
 DEFAULT_TIME_BUDGET_S = 1.0
@@ -56,7 +58,7 @@ def uses_lean(args: argparse.Namespace) -> bool:
     return not (args.surface_only or args.goal)
 
 
-def run(args: argparse.Namespace, *, lean: Any = None, header: str = "") -> int:
+def run(args: argparse.Namespace, *, lean: LeanClient | None = None, header: str = "") -> int:
     """Print the verdict and return the exit status (see the module docstring).
 
     Args:

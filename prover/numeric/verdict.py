@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+import prover.lean.decls as decls
 from prover.lean.exprs import RefuteStatus
-from prover.lean.snippet import DECL_START, mask_comments_and_strings
 from prover.lean.types import ErrorKind, ProofState
 from prover.numeric.checker import CheckConfig, CheckResult, NumericChecker, Verdict
 from prover.numeric.typed import TypedCheck, TypedConfig, check_state
@@ -156,7 +156,7 @@ def statement_verdict(statement: str, lean: Any | None, config: VerdictConfig | 
         return _invalid("the statement is empty", LeanReading.NOT_ASKED, start)
     if lean is None:
         return surface_verdict(text, None, cfg, reading=LeanReading.NOT_ASKED)
-    if DECL_START.search(mask_comments_and_strings(text)) is None:
+    if not decls.declarations(text):  # a bare proposition
         text = f"theorem goal : {text}"
     opened = lean.open_proof(header + text)
     if isinstance(opened, ProofState):

@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from prover.lean import InvalidRequest, LeanConfig, LeanServer
+from prover.lean import InvalidRequest, LeanClient, LeanConfig, LeanServer
 from prover.lean.guard import SyntaxGuard
 from prover.verify.verifier import Verification, Verifier
 
@@ -70,7 +70,7 @@ def _print(res: Verification, as_json: bool) -> None:
             print(f"  {m}")
 
 
-def run(args: argparse.Namespace, *, server: LeanServer | None = None) -> int:
+def run(args: argparse.Namespace, *, server: LeanClient | None = None) -> int:
     """Run `prover verify`; returns the exit status. `server`: a running Lean to use (the warm
     CLI server, tests); default: start one and stop it after."""
     try:

@@ -34,10 +34,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from enum import Enum
 
+from prover.lean.client import LeanClient
 from prover.lean.errors import InvalidRequest, LeanCrashed, LeanProtocolError, LeanServerError, LeanTimeout
 from prover.lean.guard import SyntaxGuard
 from prover.lean.reader import ReadError, ReadStage, compose_statement, read_snippet, statement_name
-from prover.lean.server import LeanServer
 from prover.lean.snippet import ensure_text
 from prover.lean.types import CommandResult, LeanMessage, indent_tactic
 
@@ -169,9 +169,9 @@ def _resource_error(m: LeanMessage) -> bool:
 
 
 class Verifier:
-    """Re-checks proofs from scratch on a `LeanServer`. Holds no per-proof state."""
+    """Re-checks proofs from scratch on a `LeanClient`. Holds no per-proof state."""
 
-    def __init__(self, server: LeanServer, *, guard: SyntaxGuard | None = None,
+    def __init__(self, server: LeanClient, *, guard: SyntaxGuard | None = None,
                  heartbeats: int | None = None, timeout: float | None = None,
                  max_proof_chars: int = MAX_PROOF_CHARS) -> None:
         """
@@ -181,7 +181,16 @@ class Verifier:
             heartbeats: Lean's `maxHeartbeats` for elaborating the proof (default: the server's).
             timeout: wall clock for each Lean request (default: the server's request timeout).
             max_proof_chars: longer proofs are refused unread.
+
+        Raises:
+            TypeError: `server` lacks `anomalies` or `sync`, the reply-stream tripwire without
+                which no verdict can be trusted.
         """
+        missing = [m for m in ("anomalies", "sync") if not hasattr(server, m)]
+        if missing:
+            raise TypeError(f"{type(server).__name__} is not a LeanClient the verifier can trust: it has no "
+                            f"{' or '.join(f'`{m}`' for m in missing)}, so a forged reply could not be "
+                            "detected")
         self.server = server
         self.guard = guard or SyntaxGuard()
         self.heartbeats = heartbeats or server.config.heartbeats
@@ -215,12 +224,12 @@ class Verifier:
         envs: list[int] = []
         # Any break of the reply stream while this verification's requests run (a forged,
         # duplicate or out-of-order reply) makes the verdict a fault, never "proved".
-        anomalies = getattr(self.server, "anomalies", 0)
+        anomalies = self.server.anomalies
         try:
             result = self._verify(snippet, proof, envs)
-            if result.ok and hasattr(self.server, "sync"):
+            if result.ok:
                 self.server.sync()  # every reply to this verification's requests has been read
-            if getattr(self.server, "anomalies", 0) != anomalies:
+            if self.server.anomalies != anomalies:
                 result = _fail(Failure.FAULT, "the Lean server's reply stream was tampered with during "
                                               "this verification")
         except InvalidRequest as e:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
 
 from prover.lean import ProofState
+from prover.lean.client import LeanClient
 from prover.numeric.proposals import Proposal, ProposalConfig, propose
 from search.interfaces import Policy, TacticCandidate
 
@@ -29,7 +29,7 @@ class NumericProposalPolicy:
         max_numeric: how many of the `k` slots the numeric proposals may take at most.
     """
 
-    def __init__(self, base: Policy, lean: Any, *, max_numeric: int = 5,
+    def __init__(self, base: Policy, lean: LeanClient, *, max_numeric: int = 5,
                  config: ProposalConfig | None = None) -> None:
         self.base = base
         self.lean = lean

@@ -1,6 +1,6 @@
 """`LeanServer`: one long-lived Lean process running our interaction server, and its client.
 
-The Lean side (`lean_project/ProverServer.lean`) imports once and answers JSON requests. Requests go
+The Lean side (parts in `lean_project/ProverServer/`) imports once and answers JSON requests. Requests go
 through a log file in a private channel directory under /tmp (stdin and FIFOs fail on the embedded
 WebAssembly Lean); replies come back on stdout as lines framed with a per-process nonce. One request
 is in flight at a time per server; use `LeanServerPool` for parallel work.
@@ -58,7 +58,8 @@ from prover.lean.errors import (
     LeanTimeout,
 )
 from prover.lean.exprs import GoalTerms, RefuteStatus, goal_terms_from_json
-from prover.lean.runtime import Runtime, native_sandbox, resolve_runtime, server_source_dir
+from prover.lean.runtime import Runtime, native_sandbox, resolve_runtime
+from prover.lean.server_source import SERVER_FILE, write_server_file
 from prover.lean.snippet import ensure_text
 from prover.lean.types import (
     CommandResult,
@@ -75,7 +76,6 @@ from prover.lean.types import (
     messages_from,
 )
 
-SERVER_FILE = "ProverServer.lean"
 MAX_TACTIC_CHARS = 20_000
 PARSE_CACHE_SIZE = 8192
 _EOF = object()
@@ -394,7 +394,7 @@ class LeanServer:
         t0 = time.monotonic()
         self._spawned = True
         self._chan = Path(tempfile.mkdtemp(prefix="prover-lean-", dir="/tmp"))
-        shutil.copy(server_source_dir() / SERVER_FILE, self._chan / SERVER_FILE)
+        write_server_file(self._chan / SERVER_FILE)
         req = self._chan / "req"
         req.mkdir()
         # Requests are appended, one JSON line each, to a log that Lean keeps open.
@@ -675,9 +675,9 @@ class LeanServer:
         reply = self._exchange(payload, timeout)
         if reply.get("ok") is not True:
             err = P.decode_error(reply)
-            if err.category == "malformed_request":
+            if err.category is P.ErrorCategory.MALFORMED_REQUEST:
                 raise InvalidRequest(err.desc)
-            raise LeanProtocolError(f"{err.category}: {err.desc}")
+            raise LeanProtocolError(f"{err.category.value}: {err.desc}")
         return reply
 
     def _exchange(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:

@@ -4,8 +4,12 @@ file runs is what every test against the real Lean checks)."""
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
+import pytest
+
+from prover.lean.errors import LeanRuntimeNotFound
 from prover.lean.runtime import server_source_dir
 from prover.lean.server_source import (
     PARTS_DIR,
@@ -51,3 +55,10 @@ def test_header_opens_the_file_and_every_other_part_is_its_own_namespace_block()
 def test_write_server_file_writes_the_joined_source(tmp_path: Path) -> None:
     dest = write_server_file(tmp_path / SERVER_FILE)
     assert dest.read_text(encoding="utf-8") == server_source()
+
+
+def test_a_missing_part_is_named(tmp_path: Path) -> None:
+    shutil.copytree(server_source_dir() / PARTS_DIR, tmp_path / PARTS_DIR)
+    (tmp_path / PARTS_DIR / "StateStore.lean").unlink()
+    with pytest.raises(LeanRuntimeNotFound, match=r"StateStore\.lean is missing"):
+        server_source(tmp_path)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from prover.lean.errors import LeanRuntimeNotFound
 from prover.lean.runtime import server_source_dir
 
 SERVER_FILE = "ProverServer.lean"
@@ -54,10 +55,13 @@ def server_source(project: Path | None = None) -> str:
     """The joined server file: each part verbatim after its marker line.
 
     Raises:
-        FileNotFoundError: a part is missing (an incomplete `lean_project/`).
+        LeanRuntimeNotFound: a part is missing (an incomplete `lean_project/`).
     """
     chunks = []
     for part, path in zip(SERVER_PARTS, server_parts(project), strict=True):
+        if not path.is_file():
+            raise LeanRuntimeNotFound(f"the Lean server's part {path} is missing: lean_project/ is "
+                                      "incomplete (or set PROVER_LEAN_PROJECT to a complete one)")
         text = path.read_text(encoding="utf-8")
         chunks.append(part_marker(part) + "\n" + text + ("" if text.endswith("\n") else "\n"))
     return "\n".join(chunks)

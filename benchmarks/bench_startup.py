@@ -25,7 +25,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from prover.lean import LeanConfig, LeanServer, ProofFinished
-from prover.lean.runtime import resolve_runtime, server_source_dir
+from prover.lean.runtime import resolve_runtime
+from prover.lean.server_source import server_parts
 
 CHECKS = [("theorem c1 (a b : Nat) (h : a < b) : a + 1 ≤ b", "omega"),
           ("theorem c2 : 2 ^ 10 % 7 = 2", "decide"),
@@ -53,8 +54,8 @@ def profile_imports(out: Path, threads: int | None) -> float:
     runtime = resolve_runtime("auto")
     if runtime.kind != "wasm":
         raise SystemExit("--profile profiles the embedded (node) runtime only")
-    src = (server_source_dir() / "ProverServer.lean").read_text()
-    header = src[src.index("\nmodule\n") + 1:src.index("\nopen Lean Elab\n")]
+    src = server_parts()[0].read_text()  # the header part: `module` and the imports
+    header = src[src.index("\nmodule\n") + 1:]
     work = Path(tempfile.mkdtemp(prefix="prover-profile-", dir="/tmp"))
     (work / "Imports.lean").write_text(header + "\n#eval (1 : Nat)\n")
     out.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ import pytest
 from prover.lean import LeanServer
 from prover.lean import protocol as P
 from prover.lean.errors import LeanProtocolError
+from prover.lean.server_source import SERVER_PARTS, server_parts
 
 GOLDEN = Path(__file__).parent / "golden" / "protocol.jsonl"
 UPDATE = os.environ.get("PROVER_UPDATE_GOLDEN") == "1"
@@ -97,8 +98,36 @@ def test_every_command_has_a_golden_transcript() -> None:
     assert set(P.REQUESTS) <= cmds
     # Every refusal category the server can give appears too.
     refusals = [e["reply"] for e in load_golden() if e["reply"] and not e["reply"]["ok"]]
-    assert {r["error"]["category"] for r in refusals} == {
-        "malformed_request", "unknown_command", "unknown_env", "unknown_state", "unknown_goal"}
+    assert {r["error"]["category"] for r in refusals} == {c.value for c in P.ErrorCategory}
+
+
+def lean_error_categories() -> tuple[list[str], list[tuple[str, str]]]:
+    """The constructors of `ErrorCategory` in Protocol.lean, and the (constructor, wire name) arms of
+    `ErrorCategory.wire`, read from the Lean source."""
+    src = (server_parts()[SERVER_PARTS.index("Protocol.lean")]).read_text(encoding="utf-8")
+    block = re.search(r"^meta inductive ErrorCategory where\n(.*?)\n\n", src, re.M | re.S)
+    wire = re.search(r"^meta def ErrorCategory\.wire : ErrorCategory → String\n(.*?)\n\n", src, re.M | re.S)
+    assert block and wire, "ErrorCategory or ErrorCategory.wire not found in Protocol.lean"
+    ctors = re.findall(r"^  \| (\w+)\s*$", block.group(1), re.M)
+    arms = re.findall(r'^  \| \.(\w+) => "(\w+)"$', wire.group(1), re.M)
+    return ctors, arms
+
+
+def test_error_categories_are_one_enumeration_on_both_sides() -> None:
+    ctors, arms = lean_error_categories()
+    assert len(ctors) == 5  # the reader found the inductive's members, not an empty match
+    assert [c for c, _ in arms] == ctors  # `wire` names each constructor once, in order
+    assert [w for _, w in arms] == [c.value for c in P.ErrorCategory]
+
+
+def test_error_category_decodes_into_the_enum_and_refuses_an_unknown_one() -> None:
+    desc = "state 3 has no goal 1"
+    err = P.decode_error({"ok": False, "error": {"category": "unknown_goal", "desc": desc}})
+    assert err == P.ErrorRecord(P.ErrorCategory.UNKNOWN_GOAL, desc)
+    with pytest.raises(LeanProtocolError, match="unknown ErrorCategory"):
+        P.decode_error({"ok": False, "error": {"category": "unknown_thing", "desc": ""}})
+    with pytest.raises(LeanProtocolError, match="unknown ErrorCategory"):
+        P.decode_error({"ok": False, "error": {"category": 3, "desc": ""}})
 
 
 def concrete(v: Any) -> Any:
@@ -119,7 +148,7 @@ def test_golden_replies_decode_into_their_types() -> None:
         if reply["ok"]:
             P.decode_reply(P.REQUESTS[cmd], reply)
         else:
-            assert isinstance(P.decode_error(reply), P.ErrorRecord)
+            assert isinstance(P.decode_error(reply).category, P.ErrorCategory)
 
 
 def test_strict_decoding_refuses_drift() -> None:

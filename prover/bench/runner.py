@@ -387,7 +387,7 @@ def mathlib_notice(names: list[str], total: int) -> str:
         f"with the notation prelude); they are recorded as `needs_mathlib` and not searched: {shown}.\n"
         "To run them: install a native Lean toolchain (elan), uncomment the Mathlib `require` in "
         "lean_project/lakefile.toml, run `lake update && lake exe cache get` there, add `public import "
-        "Mathlib` to lean_project/ProverServer.lean, and run the same command with `--runtime native` "
+        "Mathlib` to lean_project/ProverServer/Header.lean, and run the same command with `--runtime native` "
         "(steps in prover/bench/README.md)."
     )
 

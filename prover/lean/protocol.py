@@ -1,4 +1,4 @@
-"""The Lean server's wire protocol, mirrored type for type from `lean_project/ProverServer.lean`.
+"""The Lean server's wire protocol, mirrored type for type from `lean_project/ProverServer/Protocol.lean`.
 
 A request is one JSON object `{"id", "cmd", <fields>}`; a reply is `{"id", "ok": true, <fields>}`
 or `{"id", "ok": false, "error": {"category", "desc"}}` (`ErrorRecord`, the one error record).
@@ -13,6 +13,7 @@ sides cannot drift apart silently. Golden transcripts (`tests/golden/protocol.js
 from __future__ import annotations
 
 import dataclasses
+import enum
 import types
 import typing
 from dataclasses import dataclass
@@ -25,12 +26,23 @@ PROTOCOL_VERSION = 2
 Json = Any  # a JSON value kept as parsed: messages, goals and syntax trees have their own readers
 
 
+class ErrorCategory(enum.Enum):
+    """Why the server refused a request: the members of `ErrorCategory` in `Protocol.lean`, by their
+    wire names (`tests/test_protocol.py` checks the two lists are the same). A category this side
+    does not know is a `LeanProtocolError` when decoded."""
+
+    MALFORMED_REQUEST = "malformed_request"  # not JSON, no `cmd`, or a field missing or ill-typed
+    UNKNOWN_COMMAND = "unknown_command"
+    UNKNOWN_ENV = "unknown_env"  # no stored environment with that id (never stored, or forgotten)
+    UNKNOWN_STATE = "unknown_state"  # no stored proof state with that id
+    UNKNOWN_GOAL = "unknown_goal"  # the proof state has no goal with that index
+
+
 @dataclass(frozen=True)
 class ErrorRecord:
-    """Why the server refused a request: `malformed_request`, `unknown_command`, `unknown_env`,
-    `unknown_state` or `unknown_goal`."""
+    """The one error record of a refusal."""
 
-    category: str
+    category: ErrorCategory
     desc: str
 
 
@@ -404,6 +416,11 @@ def _value(ty: Any, v: Any, where: str) -> Any:
         return tuple(_value(item, x, f"{where}[{i}]") for i, x in enumerate(v))
     if dataclasses.is_dataclass(ty):
         return decode(ty, v, where)
+    if isinstance(ty, type) and issubclass(ty, enum.Enum):
+        try:
+            return ty(v)
+        except ValueError:
+            raise LeanProtocolError(f"{where}: unknown {ty.__name__} {v!r}") from None
     # bool is an int in Python; the wire keeps them apart.
     if ty is int and (not isinstance(v, int) or isinstance(v, bool)):
         raise LeanProtocolError(f"{where}: expected an integer, got {v!r}")

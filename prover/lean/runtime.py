@@ -432,12 +432,13 @@ def native_sandbox(command: list[str], channel: Path) -> list[str]:
 
 
 def server_source_dir() -> Path:
-    """The `lean_project/` directory that holds `ProverServer.lean`."""
+    """The `lean_project/` directory that holds the server's parts (`ProverServer/`, joined by
+    `prover.lean.server_source`)."""
     if env := os.environ.get("PROVER_LEAN_PROJECT"):
         return Path(env)
     here = Path(__file__).resolve().parents[2] / "lean_project"
-    if (here / "ProverServer.lean").is_file():
+    if (here / "ProverServer" / "Header.lean").is_file():
         return here
     raise LeanRuntimeNotFound(
-        "cannot find lean_project/ProverServer.lean; set PROVER_LEAN_PROJECT to the lean_project directory"
+        "cannot find lean_project/ProverServer/; set PROVER_LEAN_PROJECT to the lean_project directory"
     )

@@ -1,11 +1,12 @@
 """Lean syntax trees as the server reports them: the one reader of Lean's parse on the Python side.
 
 Lean parses every untrusted text (header commands, statements, proofs, tactics); the server
-sends the tree back (`stxJson` in `lean_project/ProverServer.lean`). Nodes carry their kind, their
-children and the UTF-8 byte range of their first to last token, so text is cut out of the source
-exactly where Lean's parser put the boundaries (comments and string literals included), never
-by masking or regular expressions. Identifiers carry the name Lean read, as components, so
-`«debug».skipKernelTC` and `debug.skipKernelTC` are the same name here as they are to Lean.
+sends the tree back (`stxJson` in `lean_project/ProverServer/Handlers/Text.lean`). Nodes carry
+their kind, their children and the UTF-8 byte range of their first to last token, so text is cut
+out of the source exactly where Lean's parser put the boundaries (comments and string literals
+included), never by masking or regular expressions. Identifiers carry the name Lean read, as
+components, so `«debug».skipKernelTC` and `debug.skipKernelTC` are the same name here as they are
+to Lean.
 """
 
 from __future__ import annotations

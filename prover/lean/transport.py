@@ -1,7 +1,7 @@
 """One Lean process and the channel to it: spawn, reply reader, memory watch, kill and restart,
 request framing, requests cut by a caller's deadline.
 
-The Lean side (`lean_project/ProverServer.lean`) imports once and answers JSON requests. Requests go
+The Lean side (parts in `lean_project/ProverServer/`) imports once and answers JSON requests. Requests go
 through a log file in a private channel directory under /tmp (stdin and FIFOs fail on the embedded
 WebAssembly Lean); replies come back on stdout as lines framed with a per-process nonce. One request
 is in flight at a time per process (`LeanProcess.lock` serialises them).
@@ -54,9 +54,9 @@ from prover.lean.errors import (
     LeanStartupError,
     LeanTimeout,
 )
-from prover.lean.runtime import Runtime, native_sandbox, resolve_runtime, server_source_dir
+from prover.lean.runtime import Runtime, native_sandbox, resolve_runtime
+from prover.lean.server_source import SERVER_FILE, write_server_file
 
-SERVER_FILE = "ProverServer.lean"
 _EOF = object()
 # Anything on stdout that looks like a framed reply, whatever its nonce.
 _FRAMED = re.compile(rb"@@PROVER:")
@@ -260,7 +260,7 @@ class LeanProcess:
         t0 = time.monotonic()
         self._spawned = True
         self._chan = Path(tempfile.mkdtemp(prefix="prover-lean-", dir="/tmp"))
-        shutil.copy(server_source_dir() / SERVER_FILE, self._chan / SERVER_FILE)
+        write_server_file(self._chan / SERVER_FILE)
         req = self._chan / "req"
         req.mkdir()
         # Requests are appended, one JSON line each, to a log that Lean keeps open.
@@ -538,9 +538,9 @@ class LeanProcess:
         reply = self._exchange(payload, timeout)
         if reply.get("ok") is not True:
             err = P.decode_error(reply)
-            if err.category == "malformed_request":
+            if err.category is P.ErrorCategory.MALFORMED_REQUEST:
                 raise InvalidRequest(err.desc)
-            raise LeanProtocolError(f"{err.category}: {err.desc}")
+            raise LeanProtocolError(f"{err.category.value}: {err.desc}")
         return reply
 
     def _exchange(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:

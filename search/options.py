@@ -60,9 +60,12 @@ def add_search_arguments(parser: argparse.ArgumentParser, defaults: SearchSetup,
                    default=defaults.numeric_prune,
                    help="do not prune states whose goals the numeric checker refutes")
     if shortcuts:
-        g.add_argument("--base-url", default=None, help="the OpenAI-compatible server (http policy)")
-        g.add_argument("--device", default=None, help="torch device of transformers models")
-        g.add_argument("--prompt-format", default=None, help="prompt format of a model policy")
+        g.add_argument("--base-url", dest="search_base_url", default=None,
+                       help="the OpenAI-compatible server (http policy)")
+        g.add_argument("--device", dest="search_device", default=None,
+                       help="torch device of transformers models")
+        g.add_argument("--prompt-format", dest="search_prompt_format", default=None,
+                       help="prompt format of a model policy")
 
 
 def setup_from_args(args: argparse.Namespace) -> SearchSetup:
@@ -82,7 +85,7 @@ def setup_from_args(args: argparse.Namespace) -> SearchSetup:
     vopts = parse_options(args.value_option, "--value-option")
     pflags, vflags = policy_spec(args.policy).flags, value_spec(args.value).flags
     for key, flag in _SHORTCUTS:
-        given = getattr(args, key, None)
+        given = getattr(args, f"search_{key}", None)  # absent where the command has no shortcuts
         if given is None:
             continue
         if key not in pflags | vflags:

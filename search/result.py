@@ -85,6 +85,7 @@ class SearchResult:
     tree: nx.DiGraph
     message: str = ""  # why it ended, in words (the error for ERROR)
     axioms: tuple[str, ...] = ()  # the axioms the verified proof depends on
+    policy: str = ""  # the policy that ran, by its registry name (set by `search.assemble`)
 
     @property
     def proved(self) -> bool:
@@ -93,7 +94,7 @@ class SearchResult:
     def to_json(self) -> dict[str, Any]:
         """Everything but the tree, as plain JSON values."""
         return {
-            "status": self.status.value, "message": self.message, "proof": self.proof,
+            "status": self.status.value, "policy": self.policy, "message": self.message, "proof": self.proof,
             "tactics": list(self.tactics), "axioms": list(self.axioms), "stats": self.stats.to_json(),
         }
 

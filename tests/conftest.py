@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import os
 import signal
@@ -11,10 +12,33 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from prover.lean import LeanConfig, LeanServer
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def declared_entry_points() -> list[importlib.metadata.EntryPoint]:
+    """The registry's entry points as this checkout's pyproject.toml declares them (the installed
+    metadata may come from another checkout, or predate them)."""
+    import tomllib
+
+    from search.registry import POLICY_GROUP, VALUE_GROUP
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    groups = project.get("entry-points", {})
+    return [importlib.metadata.EntryPoint(name, value, group)
+            for group in (POLICY_GROUP, VALUE_GROUP) for name, value in groups.get(group, {}).items()]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # What `pip install -e .` of this checkout would make the registry find, without reinstalling.
+    from search.registry import load_entry_points
+
+    load_entry_points(declared_entry_points())
 
 
 def _lean_config() -> LeanConfig:

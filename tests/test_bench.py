@@ -15,11 +15,19 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from prover.bench.config import Budget, RunConfig, WorkerConfig
+from prover.bench.config import (
+    BASELINE_TACTICS,
+    BENCH_BUDGET,
+    CORE_PRELUDE,
+    RunConfig,
+    WorkerConfig,
+    bench_setup,
+)
 from prover.bench.data import BenchmarkError, category_of, load_benchmark, parse_benchmark
 from prover.bench.runner import (
     BenchRunError,
@@ -46,6 +54,11 @@ MATHLIB_ONLY = "theorem bench_needs_real (x : ℝ) (h₀ : 0 < x) : Real.sqrt (x
 FALSE = "theorem bench_false_sq (n : ℕ) (h₀ : n < 5) : n * n < 10 := by\n"
 
 FAST = ["--max-expansions", "4", "--wall-time", "120", "--tactic-timeout", "30"]
+
+
+def _worker(**budget: object) -> WorkerConfig:
+    """The default worker with these budget fields changed."""
+    return WorkerConfig(search=replace(bench_setup(), budget=replace(BENCH_BUDGET, **budget)))  # type: ignore[arg-type]
 
 
 def _write(path: Path, statements: list[tuple[str, str]]) -> Path:
@@ -151,11 +164,37 @@ def test_resume_refuses_other_settings(tmp_path: Path) -> None:
     rec = ProblemResult("minif2f", "a", "valid", "amc", Status.FAILED, Elaboration.CORE, {},
                         settings=WorkerConfig().settings())
     (tmp_path / "results.jsonl").write_text(json.dumps(rec.to_json()) + "\n", encoding="utf-8")
-    other = RunConfig(out_dir=tmp_path, resume=True, worker=WorkerConfig(budget=Budget(max_expansions=7)))
+    other = RunConfig(out_dir=tmp_path, resume=True, worker=_worker(max_expansions=7))
     with pytest.raises(BenchRunError, match="other settings"):
         run_benchmark(other, [], backend=None)
     with pytest.raises(BenchRunError, match="--resume"):
         run_benchmark(RunConfig(out_dir=tmp_path), [])
+
+
+# A record's settings as `prover bench` wrote them before the budget was the search's own
+# dataclass: the value weight beside the budget, no length normalisation / independent goals.
+OLD_SETTINGS = {
+    "budget": {"max_expansions": 200, "wall_time": 45.0, "tactic_timeout": 20.0, "k": 12, "heartbeats": None,
+               "max_depth": 12},
+    "policy": "builtin", "model": None, "policy_options": {}, "value": "goal-size", "value_model": None,
+    "value_weight": 0.5, "numeric_prune": True, "baseline": list(BASELINE_TACTICS), "seed": 0,
+    "prelude": CORE_PRELUDE,
+}
+
+
+def test_a_log_in_the_old_settings_format_resumes_under_the_same_settings(tmp_path: Path) -> None:
+    rec = {**ProblemResult("minif2f", "a", "valid", "amc", Status.FAILED, Elaboration.CORE, {}).to_json(),
+           "settings": OLD_SETTINGS}
+    (tmp_path / "results.jsonl").write_text(json.dumps(rec) + "\n", encoding="utf-8")
+    same = WorkerConfig(search=replace(bench_setup(), policy="builtin"))
+    outcome = run_benchmark(RunConfig(out_dir=tmp_path, resume=True, worker=same), [], backend=None)
+    assert [r.name for r in outcome.results] == ["a"]
+    assert outcome.results[0].settings == same.settings()  # read back in the current format
+    # Settings the old run did not use still refuse to mix: another value weight, another policy.
+    for worker in (replace(same, search=replace(same.search, budget=replace(BENCH_BUDGET, value_weight=1.0))),
+                   replace(same, search=replace(same.search, policy="numeric"))):
+        with pytest.raises(BenchRunError, match="other settings"):
+            run_benchmark(RunConfig(out_dir=tmp_path, resume=True, worker=worker), [], backend=None)
 
 
 def test_compare_counts_each_side_over_the_problems_both_searched(tmp_path: Path) -> None:
@@ -318,7 +357,7 @@ def test_ray_backend_on_a_local_instance(problems_file: Path, killed_and_resumed
     bench = load_benchmark("minif2f", problems_file)
     chosen = bench.select(names=("bench_easy_mod", "bench_hard_flt3"))
     cfg = RunConfig(out_dir=tmp_path, workers=1,
-                    worker=WorkerConfig(budget=Budget(max_expansions=4, wall_time=120, tactic_timeout=30)))
+                    worker=_worker(max_expansions=4, wall_time=120, tactic_timeout=30))
     backend = RayBackend(cfg.worker, driver_versions(), "local",
                          init_kwargs={"num_cpus": 2, "object_store_memory": 100 * 2**20})
     outcome = run_benchmark(cfg, chosen, backend=backend)
@@ -354,10 +393,10 @@ def test_real_minif2f_problems_on_the_shared_server(lean_server, tmp_path: Path)
     bench = load_benchmark("minif2f", SHARED)
     # mathd_algebra_182 is over ℂ (Mathlib); mathd_numbertheory_33 is over ℕ (core).
     chosen = bench.select(names=("mathd_algebra_182", "mathd_numbertheory_33"))
-    cfg = RunConfig(out_dir=tmp_path, worker=WorkerConfig(
-        # A wall budget that survives a loaded machine (the search now enforces it strictly, and a
-        # slow first tactic can use it up); the heartbeat cap keeps such a tactic short.
-        budget=Budget(max_expansions=20, wall_time=300, heartbeats=20_000), baseline=("omega", "decide")))
+    # A wall budget that survives a loaded machine (the search now enforces it strictly, and a
+    # slow first tactic can use it up); the heartbeat cap keeps such a tactic short.
+    worker = _worker(max_expansions=20, wall_time=300, heartbeats=20_000)
+    cfg = RunConfig(out_dir=tmp_path, worker=replace(worker, baseline=("omega", "decide")))
     notes = _Notes()
     outcome = run_benchmark(cfg, chosen, observer=notes,
                             backend=InlineBackend(cfg.worker, driver_versions(), lean_server))

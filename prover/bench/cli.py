@@ -10,20 +10,20 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
-from prover.bench.config import BASELINE_TACTICS, Budget, RunConfig, WorkerConfig
+from prover.bench.config import BASELINE_TACTICS, RunConfig, WorkerConfig
 from prover.bench.data import BENCHMARKS, SPLITS
+from search.options import add_search_arguments, setup_from_args
 
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 2, 130
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add `prover bench`'s arguments to `parser`."""
-    d, b = WorkerConfig(), Budget()
+    d = WorkerConfig()
     what = parser.add_argument_group("what to run")
     what.add_argument("benchmark", choices=sorted(BENCHMARKS))
     what.add_argument("--split", action="append", choices=SPLITS, default=None,
@@ -34,26 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="a local benchmark JSONL file, or a directory holding <benchmark>.jsonl "
                            "(default: download from the public source once, cached)")
 
-    budget = parser.add_argument_group("budget per problem")
-    budget.add_argument("--max-expansions", type=int, default=b.max_expansions)
-    budget.add_argument("--wall-time", type=float, default=b.wall_time, help="seconds per search")
-    budget.add_argument("--tactic-timeout", type=float, default=b.tactic_timeout,
-                        help="wall seconds per tactic")
-    budget.add_argument("-k", type=int, default=b.k, help="tactics asked of the policy per expansion")
-    budget.add_argument("--heartbeats", type=int, default=b.heartbeats,
-                        help="Lean's maxHeartbeats per tactic")
-    budget.add_argument("--max-depth", type=int, default=b.max_depth)
-
-    model = parser.add_argument_group("policy, value, baseline")
-    model.add_argument("--policy", choices=("builtin", "numeric", "transformers", "http"), default=d.policy)
-    model.add_argument("--model", default=None, help="the policy's model (transformers / http)")
-    model.add_argument("--policy-option", action="append", default=[], metavar="KEY=VALUE",
-                       help="another keyword for the policy (value read as JSON when it parses); repeatable")
-    model.add_argument("--value", choices=("goal-size", "none", "transformers"), default=d.value)
-    model.add_argument("--value-model", default=None)
-    model.add_argument("--value-weight", type=float, default=d.value_weight)
-    model.add_argument("--no-numeric-prune", action="store_true",
-                       help="no numeric prune hook inside the search (the pre-check stays)")
+    add_search_arguments(parser, d.search)
+    model = parser.add_argument_group("baseline and seed")
     model.add_argument("--baseline-tactic", action="append", default=None, metavar="TACTIC",
                        help=f"one-shot baseline tactics (repeatable; default: {', '.join(BASELINE_TACTICS)})")
     model.add_argument("--no-baseline", action="store_true", help="skip the one-shot baseline")
@@ -81,25 +63,9 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         raise ValueError("--limit must be at least 1")
     if args.workers is not None and args.workers < 1:
         raise ValueError("--workers must be at least 1")
-    if args.policy in ("builtin", "numeric") and args.policy_option:
-        raise ValueError("the builtin policy takes no --policy-option")
-    opts: list[tuple[str, Any]] = []
-    for item in args.policy_option:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"--policy-option wants KEY=VALUE, not {item!r}")
-        try:
-            opts.append((key.strip(), json.loads(raw)))
-        except json.JSONDecodeError:
-            opts.append((key.strip(), raw))
     baseline = () if args.no_baseline else tuple(args.baseline_tactic or BASELINE_TACTICS)
-    worker = WorkerConfig(
-        budget=Budget(max_expansions=args.max_expansions, wall_time=args.wall_time,
-                      tactic_timeout=args.tactic_timeout, k=args.k, heartbeats=args.heartbeats,
-                      max_depth=args.max_depth),
-        policy=args.policy, model=args.model, policy_options=tuple(opts), value=args.value,
-        value_model=args.value_model, value_weight=args.value_weight,
-        numeric_prune=not args.no_numeric_prune, baseline=baseline, seed=args.seed, runtime=args.runtime)
+    worker = WorkerConfig(search=setup_from_args(args), baseline=baseline, seed=args.seed,
+                          runtime=args.runtime)
     names = tuple(n.strip() for n in args.problems.split(",") if n.strip()) if args.problems else None
     return RunConfig(
         benchmark=args.benchmark, splits=tuple(args.split or SPLITS), limit=args.limit, problems=names,
@@ -182,8 +148,8 @@ def run(args: argparse.Namespace) -> int:
     if not problems:
         err.print("[red]error:[/] no problems selected")
         return EXIT_ERROR
-    err.print(f"{config.benchmark}: {len(problems)} problems ({', '.join(config.splits)}); "
-              f"results in {config.results_path}")
+    err.print(f"{config.benchmark}: {len(problems)} problems ({', '.join(config.splits)}); policy "
+              f"{config.worker.search.policy}; results in {config.results_path}")
 
     class Observer(RunObserver):
         def notice(self, text: str) -> None:

@@ -1,4 +1,5 @@
-"""What a benchmark run does: budgets, policy and value choice, the one-shot baseline, the seed.
+"""What a benchmark run does: the search (`search.assemble.SearchSetup`: policy and value by name,
+prune hook, budget), the one-shot baseline, the seed.
 
 Every field has a working default. The settings that decide a problem's outcome are written into
 every result line (`WorkerConfig.settings()`), so a run can be reproduced and `--resume` can refuse
@@ -11,6 +12,9 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from search.assemble import SearchSetup
+from search.best_first import SearchConfig
 
 # The notation miniF2F's core-Lean statements need and nothing more: core has no ℚ or ℝ, so a
 # statement over them must fail here rather than silently mean something else. Auto-bound
@@ -28,51 +32,60 @@ BASELINE_TACTICS: tuple[str, ...] = (
 SERVER_MEMORY_BYTES = int(3.9 * 2**30)
 
 
-@dataclass(frozen=True)
-class Budget:
-    """Per-problem search budget."""
+# A benchmark's search budget per problem: the search's own budget dataclass with a shorter wall time.
+BENCH_BUDGET = SearchConfig(wall_time=45.0)
 
-    max_expansions: int = 200
-    wall_time: float = 45.0  # seconds for the whole search of one problem
-    tactic_timeout: float = 20.0  # wall clock per tactic (Lean is killed and restarted past it)
-    k: int = 12  # tactics asked of the policy per expansion
-    heartbeats: int | None = None  # Lean's own per-tactic limit (None: the server's default)
-    max_depth: int = 12
+# What a results log written before a budget field existed ran with (the search's defaults then;
+# the bench worker did not set them): `upgrade_settings` fills them in so such a log resumes.
+_LEGACY_BUDGET = {"length_normalisation": 0.0, "max_crashes": 3, "independent_goals": True}
 
-    def __post_init__(self) -> None:
-        if self.max_expansions < 1 or self.k < 1 or self.max_depth < 1:
-            raise ValueError("max_expansions, k and max_depth must be at least 1")
-        if self.wall_time <= 0 or self.tactic_timeout <= 0:
-            raise ValueError("wall_time and tactic_timeout must be positive")
+
+def bench_setup() -> SearchSetup:
+    """`prover bench`'s default search: the strongest installed policy, the bench budget."""
+    return SearchSetup(budget=BENCH_BUDGET)
 
 
 @dataclass(frozen=True)
 class WorkerConfig:
     """How each worker treats a problem. Picklable: it travels to worker processes and Ray actors."""
 
-    budget: Budget = field(default_factory=Budget)
-    policy: str = "builtin"  # see search.api.make_policy
-    model: str | None = None  # the policy's model (transformers / http policies)
-    policy_options: tuple[tuple[str, Any], ...] = ()
-    value: str = "goal-size"  # see search.api.make_value
-    value_model: str | None = None
-    value_weight: float = 0.5
-    numeric_prune: bool = True  # the numeric prune hook inside the search
+    search: SearchSetup = field(default_factory=bench_setup)  # policy, value, prune hook, budget
     baseline: tuple[str, ...] = BASELINE_TACTICS  # () for no baseline
     seed: int = 0
     prelude: str = CORE_PRELUDE
     runtime: str = "auto"  # which Lean: "auto", "native" or "wasm"
     cache_dir: str | None = None  # the Lean runtime cache (default $PROVER_CACHE_DIR)
 
+    @property
+    def budget(self) -> SearchConfig:
+        return self.search.budget
+
     def settings(self) -> dict[str, Any]:
         """What decides outcomes (not where Lean lives): recorded with every result."""
+        s = self.search
         return {
-            "budget": asdict(self.budget), "policy": self.policy, "model": self.model,
-            "policy_options": dict(self.policy_options), "value": self.value,
-            "value_model": self.value_model, "value_weight": self.value_weight,
-            "numeric_prune": self.numeric_prune, "baseline": list(self.baseline), "seed": self.seed,
-            "prelude": self.prelude,
+            "budget": asdict(s.budget), "policy": s.policy, "model": s.model,
+            "policy_options": dict(s.policy_options), "value": s.value, "value_model": s.value_model,
+            "value_options": dict(s.value_options), "numeric_prune": s.numeric_prune,
+            "baseline": list(self.baseline), "seed": self.seed, "prelude": self.prelude,
         }
+
+
+def upgrade_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """Settings as `WorkerConfig.settings` writes them now, from a record of any earlier format:
+    the value weight moved into the budget, and budget fields the log predates take the values
+    those runs used. A current record comes back unchanged."""
+    if not settings:
+        return settings
+    out = dict(settings)
+    budget = dict(out.get("budget", {}))
+    if "value_weight" in out:
+        budget.setdefault("value_weight", out.pop("value_weight"))
+    for key, used in _LEGACY_BUDGET.items():
+        budget.setdefault(key, used)
+    out["budget"] = budget
+    out.setdefault("value_options", {})
+    return out
 
 
 @dataclass(frozen=True)

@@ -136,7 +136,7 @@ def markdown(summary: dict[str, Any], *, title: str = "Benchmark run", plots: bo
         b = st.get("budget", {})
         lines += [
             f"Settings: policy `{st.get('policy')}` (model {st.get('model') or 'none'}), value "
-            f"`{st.get('value')}` (weight {st.get('value_weight')}), numeric prune hook "
+            f"`{st.get('value')}` (weight {b.get('value_weight')}), numeric prune hook "
             f"{'on' if st.get('numeric_prune') else 'off'}, seed {st.get('seed')}; budget per problem: "
             f"{b.get('max_expansions')} expansions, {b.get('wall_time')} s wall, tactic timeout "
             f"{b.get('tactic_timeout')} s, k={b.get('k')}, max depth {b.get('max_depth')}.",

@@ -24,11 +24,12 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from prover.bench.config import WorkerConfig
+from prover.bench.config import WorkerConfig, upgrade_settings
 from prover.bench.data import Problem
 
 if TYPE_CHECKING:
     from prover.lean import LeanServer
+    from search.assemble import Searcher
 
 # A constant of Mathlib's that core Lean does not have: whether the server's environment holds it
 # tells "needs Mathlib" from "does not elaborate at all" for a statement that fails both ways.
@@ -143,7 +144,7 @@ class ProblemResult:
             baseline_seconds=float(d.get("baseline_seconds", 0.0)),
             classify_seconds=float(d.get("classify_seconds", 0.0)),
             error_kinds=tuple(d.get("error_kinds", ())), stats=dict(d.get("stats", {})),
-            settings=dict(d.get("settings", {})), versions=dict(d.get("versions", {})),
+            settings=upgrade_settings(dict(d.get("settings", {}))), versions=dict(d.get("versions", {})),
             finished_at=str(d.get("finished_at", "")), id=str(d.get("id", "")),
         )
 
@@ -171,6 +172,7 @@ class BenchWorker:
         self._server = server
         self._own = server is None
         self._has_mathlib: bool | None = None
+        self._searcher: Searcher | None = None
 
     @property
     def server(self) -> LeanServer:
@@ -188,7 +190,7 @@ class BenchWorker:
     def versions(self) -> dict[str, Any]:
         srv = self.server
         return {**self._versions, "lean": srv.lean_version, "lean_runtime": srv.runtime.kind,
-                "python": platform.python_version(), "model": self.config.model}
+                "python": platform.python_version(), "model": self.config.search.model}
 
     def ready(self) -> dict[str, Any]:
         """Start Lean (if needed) and report the versions; lets the driver wait for every worker."""
@@ -198,6 +200,7 @@ class BenchWorker:
         if self._own and self._server is not None:
             self._server.close()
             self._server = None
+        self._searcher = None
 
     # ------------------------------------------------------------------ before the search
 
@@ -344,31 +347,30 @@ class BenchWorker:
             srv.forget([root])
         return out, calls, time.monotonic() - t0
 
+    def searcher(self) -> Searcher:
+        """The search of `config.search` on this worker's server, assembled once (a model policy
+        loads its weights once for all problems)."""
+        if self._searcher is None:
+            from search.assemble import assemble
+
+            self._searcher = assemble(self.config.search, self.server)
+        return self._searcher
+
     def _search(self, snippet: str, base: ProblemResult) -> ProblemResult:
         from prover.lean import LeanServerError
         from prover.models.errors import ModelError
-        from prover.verify import Verifier
-        from search.api import make_policy, make_value
-        from search.best_first import BestFirstSearch, SearchConfig
-        from search.prune import NumericPruneHook
 
-        cfg, b = self.config, self.config.budget
-        search_cfg = SearchConfig(k=b.k, max_expansions=b.max_expansions, wall_time=b.wall_time,
-                                  tactic_timeout=b.tactic_timeout, heartbeats=b.heartbeats,
-                                  max_depth=b.max_depth, value_weight=cfg.value_weight)
-        policy = make_policy(cfg.policy, snippet, model=cfg.model, options=dict(cfg.policy_options),
-                             lean=self.server)
-        value = make_value(cfg.value, model=cfg.value_model)
-        hook = NumericPruneHook(lean=self.server) if cfg.numeric_prune else None
         t0 = time.monotonic()
         try:
-            result = BestFirstSearch(self.server, policy, value, search_cfg, verifier=Verifier(self.server),
-                                     prune_hook=hook).search(snippet)
+            searcher = self.searcher()
+            policy = searcher.policy_for(snippet)
+            result = searcher.search(snippet, policy=policy)
         except (LeanServerError, ModelError) as e:
             return replace(base, status=Status.ERROR, message=f"{type(e).__name__}: {e}",
                            search_seconds=time.monotonic() - t0)
         stats = result.stats
         record = stats.to_json()
+        record["policy"] = result.policy
         # The numeric proposal policy times itself; its share of the wall time is reported.
         if (numeric_s := getattr(policy, "numeric_seconds", None)) is not None:
             record["numeric_seconds"] = numeric_s

@@ -47,10 +47,13 @@ def add_formalize_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def add_solve_arguments(p: argparse.ArgumentParser) -> None:
+    from prover.formalize.solve import SolveConfig
+    from search.options import add_search_arguments
+
     p.add_argument("question", help="a question with an answer")
     _add_model_arguments(p, samples=4)
-    p.add_argument("--max-expansions", type=int, default=100)
-    p.add_argument("--wall-time", type=float, default=60.0)
+    # --model, --device and --base-url name the formalizer's model here: the policy's is --policy-model.
+    add_search_arguments(p, SolveConfig().setup, model_flag="--policy-model", shortcuts=False)
 
 
 def build_llm(args: argparse.Namespace) -> Any:
@@ -136,12 +139,18 @@ def run_solve(args: argparse.Namespace, *, server: LeanClient) -> int:
     from prover.formalize.examples import RetrievalError
     from prover.formalize.llm import LLMError
     from prover.formalize.solve import SolveConfig, SolveStatus, solve
+    from search.options import setup_from_args
 
+    try:
+        setup = setup_from_args(args)
+    except ValueError as e:  # a RegistryError, or a budget out of range
+        print(f"prover solve: {e}", file=sys.stderr)
+        return EXIT_ERROR
     try:
         llm = build_llm(args)
         retriever = build_retriever(args)
-        sol = solve(args.question, llm, server, retriever=retriever, config=SolveConfig(
-            formalize=_config(args), max_expansions=args.max_expansions, wall_time=args.wall_time))
+        sol = solve(args.question, llm, server, retriever=retriever,
+                    config=SolveConfig(formalize=_config(args), setup=setup))
     except (LLMError, RetrievalError) as e:
         print(f"prover solve: {e}", file=sys.stderr)
         return EXIT_ERROR
@@ -154,6 +163,7 @@ def run_solve(args: argparse.Namespace, *, server: LeanClient) -> int:
         computed = sol.computed.shown if sol.computed else "not computed (question shape not recognised)"
         print(f"sympy: {computed}")
         print(f"statement: {sol.statement.strip() if sol.statement else '-'}")
+        print(f"search policy: {sol.policy or 'no search'}")
         if sol.proof:
             print(f"verified proof:\n  by\n    {sol.proof.strip()}")
         print("checks:")

@@ -3,7 +3,7 @@
 The chain: the model proposes answers, each with a Lean statement that pins it down; sympy
 computes the answer independently (`answers.compute_answer`); every candidate goes through the
 pipeline (guard, Lean type-check, numeric screen, merge, rank); the top statement is searched
-(`search.api.prove`, the built-in policy by default) and a proof it finds is verified again from
+(`search.assemble`, the strongest installed policy by default) and a proof it finds is verified again from
 scratch (`prover.verify.Verifier`). Only that verification makes the status PROVED.
 
 A disagreement between the model's answer and sympy's is reported, never resolved silently: the
@@ -27,7 +27,10 @@ from prover.formalize.pipeline import Candidate, CandidatePipeline, FormalizeCon
 from prover.formalize.prompts import solve_prompt
 from prover.lean.client import LeanClient
 from prover.numeric import Verdict
+from search.assemble import SearchSetup
+from search.best_first import SearchConfig
 
+SOLVE_BUDGET = SearchConfig(max_expansions=100, wall_time=60.0)
 MATHLIB_HINT = ("install Mathlib for this Lean (add it as a dependency in lean_project/lakefile.toml and "
                 "run `lake update`), then run `prover solve` again")
 
@@ -56,9 +59,8 @@ class SolveConfig:
     """The chain's settings. Every field has a working default."""
 
     formalize: FormalizeConfig = field(default_factory=lambda: FormalizeConfig(samples=4))
-    policy: str = "builtin"  # the search's tactic policy (see search.api.make_policy)
-    max_expansions: int = 100
-    wall_time: float = 60.0
+    # The proof search (`search.assemble`): the strongest installed policy by default.
+    setup: SearchSetup = field(default_factory=lambda: SearchSetup(budget=SOLVE_BUDGET))
     search: bool = True
 
 
@@ -75,9 +77,11 @@ class Solution:
     screened: Screened
     model: str
     seconds: float
+    policy: str | None = None  # the search's policy, when a statement was searched
 
     def to_json(self) -> dict[str, Any]:
-        return {"question": self.question, "status": self.status.value, "answer": self.answer,
+        return {"question": self.question, "status": self.status.value, "policy": self.policy,
+                "answer": self.answer,
                 "statement": self.statement, "proof": self.proof,
                 "computed": self.computed.to_json() if self.computed else None,
                 "checks": [c.to_json() for c in self.checks], "notes": list(self.notes),
@@ -166,10 +170,12 @@ def solve(question: str, llm: LLM, lean: LeanClient, *, config: SolveConfig | No
                         f"{chosen.votes} of {len(screened.candidates)} samples gave this statement"
                         if chosen.rank else "not ranked"))
     proof = None
+    searched = status is not SolveStatus.NUMERIC_ONLY and cfg.search
     if status is not SolveStatus.NUMERIC_ONLY:
         status, proof = _prove(lean, fcfg.prelude + chosen.statement, cfg, checks)
     return Solution(question, status, chosen.answer, chosen.statement, proof, computed, tuple(checks),
-                    tuple(notes), screened, llm.name, time.monotonic() - t0)
+                    tuple(notes), screened, llm.name, time.monotonic() - t0,
+                    cfg.setup.policy if searched else None)
 
 
 def _prove(lean: LeanClient, snippet: str, cfg: SolveConfig,
@@ -179,15 +185,16 @@ def _prove(lean: LeanClient, snippet: str, cfg: SolveConfig,
         checks.append(Check("proof search", None, "switched off"))
         return SolveStatus.NOT_PROVED, None
     from prover.verify import Verifier
-    from search.api import as_snippet, prove
-    from search.best_first import SearchConfig
+    from search.api import as_snippet
+    from search.assemble import assemble
 
-    result = prove(snippet, server=lean, policy=cfg.policy,
-                   config=SearchConfig(max_expansions=cfg.max_expansions, wall_time=cfg.wall_time))
+    result = assemble(cfg.setup, lean).search(as_snippet(snippet))
     if not result.proved or result.proof is None:
-        checks.append(Check("proof search", False, f"{result.status.value}: {result.message}"))
+        checks.append(Check("proof search", False,
+                            f"{result.status.value} ({result.policy} policy): {result.message}"))
         return SolveStatus.NOT_PROVED, None
-    checks.append(Check("proof search", True, f"found in {result.stats.expansions} expansions"))
+    checks.append(Check("proof search", True,
+                        f"found in {result.stats.expansions} expansions by the {result.policy} policy"))
     verdict = Verifier(lean).verify(as_snippet(snippet), result.proof)
     checks.append(Check("verified from scratch", verdict.ok, str(verdict)))
     return (SolveStatus.PROVED, result.proof) if verdict.ok else (SolveStatus.NOT_PROVED, None)

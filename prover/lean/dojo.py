@@ -4,6 +4,14 @@ results) over `lean_dojo.Dojo`, for users who have a repository traced by LeanDo
 LeanDojo needs `lake` and a traced repo, which cannot exist on a machine without a native
 toolchain; its real-path test is skipped there. `lean_dojo` is imported lazily, only when a
 `DojoBackend` is opened.
+
+Not a runtime of `prover prove` or `search.api` (no `--runtime dojo`), and not offered in the
+README: a search there could never report a proof. The search reports PROVED only after
+`prover.verify.Verifier` re-checks the proof from scratch with our server's commands (`check`,
+`parse`, `decl_info`, `replay`), which a LeanDojo session does not have; the theorem lives in the
+traced repository's environment, which our server has not loaded. The numeric policy and prune
+hook read Lean's typed goals (`goal_terms`), which LeanDojo does not give either. What remains is
+this adapter for scripts that step through a traced theorem by hand.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from prover.learn.config import GeneratorTrainConfig, IterateConfig, SearchBudget, TrainConfig
+from prover.learn.config import GeneratorTrainConfig, IterateConfig, TrainConfig
 from prover.learn.generator import FAMILIES, GenConfig, generate
 
 
@@ -96,7 +96,9 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def add_iterate_arguments(p: argparse.ArgumentParser) -> None:
-    d, b = IterateConfig(), SearchBudget()
+    from search.options import add_search_arguments
+
+    d = IterateConfig()
     p.add_argument("--out", type=Path, required=True, help="run directory")
     p.add_argument("--rounds", type=int, default=d.rounds)
     p.add_argument("--train-generated", type=int, default=d.train_generated)
@@ -107,10 +109,7 @@ def add_iterate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--eval-split", default=d.eval_minif2f_split,
                    help="miniF2F split evaluated on ('none' to skip)")
     p.add_argument("--minif2f-limit", type=int, default=None)
-    p.add_argument("--max-expansions", type=int, default=b.max_expansions)
-    p.add_argument("--wall-time", type=float, default=b.wall_time)
-    p.add_argument("--tactic-timeout", type=float, default=b.tactic_timeout)
-    p.add_argument("-k", type=int, default=b.k)
+    add_search_arguments(p, d.search)  # round 0's search; later rounds re-rank its policy
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--resume", action="store_true",
                    help="reuse the complete searches of an interrupted run in the same --out directory")
@@ -119,16 +118,21 @@ def add_iterate_arguments(p: argparse.ArgumentParser) -> None:
 
 def run_iterate(args: argparse.Namespace) -> int:
     from prover.learn.iterate import iterate
+    from search.options import setup_from_args
 
+    try:
+        setup = setup_from_args(args)
+    except ValueError as e:
+        print(f"prover iterate: {e}", file=sys.stderr)
+        return 2
     cfg = IterateConfig(
         out_dir=args.out, rounds=args.rounds, seed=args.seed, train_generated=args.train_generated,
         heldout_generated=args.heldout_generated, max_difficulty=args.max_difficulty,
         minif2f_data=args.data, train_minif2f_split=None if args.train_split == "none" else args.train_split,
         eval_minif2f_split=None if args.eval_split == "none" else args.eval_split,
         minif2f_limit=args.minif2f_limit,
-        budget=SearchBudget(max_expansions=args.max_expansions, wall_time=args.wall_time,
-                            tactic_timeout=args.tactic_timeout, k=args.k),
-        train=replace(_train_config(args), replay_budget=args.max_expansions), progress=not args.no_progress,
+        search=setup, train=replace(_train_config(args), replay_budget=setup.budget.max_expansions),
+        progress=not args.no_progress,
         resume=args.resume)
     iterate(cfg)
     print((args.out / "table.md").read_text())

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from search.assemble import SearchSetup
+from search.best_first import SearchConfig
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -24,13 +27,14 @@ class TrainConfig:
     replay_budget: int = 30  # expansions in the replayed searches
 
 
-@dataclass(frozen=True)
-class SearchBudget:
-    max_expansions: int = 30
-    wall_time: float = 10.0
-    tactic_timeout: float = 5.0
-    k: int = 8
-    max_depth: int = 10
+# Expert iteration searches many small problems: a small budget per search.
+ITERATE_BUDGET = SearchConfig(max_expansions=30, wall_time=10.0, tactic_timeout=5.0, k=8, max_depth=10)
+
+
+def iterate_setup() -> SearchSetup:
+    """Round 0's search (the strongest installed policy, the goal-size value) at the iterate budget;
+    later rounds re-rank this policy's candidates with the trained ranker."""
+    return SearchSetup(budget=ITERATE_BUDGET)
 
 
 @dataclass(frozen=True)
@@ -47,9 +51,8 @@ class IterateConfig:
     train_minif2f_split: str | None = "valid"
     eval_minif2f_split: str | None = "test"
     minif2f_limit: int | None = None  # at most this many core statements per split
-    budget: SearchBudget = field(default_factory=SearchBudget)
+    search: SearchSetup = field(default_factory=iterate_setup)  # round 0; the base of later rounds
     train: TrainConfig = field(default_factory=TrainConfig)
-    numeric_prune: bool = True
     progress: bool = True
     # Reuse a set's searches from an earlier, interrupted run of the same directory when its
     # results and traces are complete (one result line per task); everything else is redone.

@@ -1,9 +1,11 @@
 """Expert iteration: search → traces → train policy and value → evaluate, for N rounds.
 
-Round 0 is the hand prior (built-in policy, goal-size value at weight 0.5: the `prover bench`
-defaults) at the run's budget; round r ≥ 1 searches with the ranker and value trained on the
-traces of the training problems of rounds 0..r-1 (never on an evaluation problem's traces). Every
-round searches the training problems (except the last, whose traces nothing would use) and the
+Round 0 is the search of `IterateConfig.search` (by default the strongest installed policy, the
+goal-size value at weight 0.5: the `prover bench` defaults) at the run's budget; round r ≥ 1
+searches with the ranker (re-ranking that policy's candidates) and value trained on the traces
+of the training problems of rounds 0..r-1 (never on an evaluation problem's traces). Every search
+is assembled by `search.assemble` (`round_setup` says what each round runs). Every round
+searches the training problems (except the last, whose traces nothing would use) and the
 evaluation sets, and appends a row per set to `metrics.jsonl`; `table.md` and `curves.png` are
 rewritten after every round, so an interrupted run still has its table.
 
@@ -29,6 +31,7 @@ from typing import Any
 from prover.lean.client import LeanClient
 from prover.learn.config import IterateConfig, TrainConfig
 from prover.learn.generator import GenConfig, GenProblem, generate
+from search.assemble import SearchSetup
 from search.traces import StateRecord, read_traces, records_from_result, write_traces
 
 # Statements that cannot elaborate in core Lean (no ℝ, Finset, ...): skipped before asking Lean,
@@ -114,28 +117,23 @@ def build_tasks(cfg: IterateConfig, server: LeanClient) -> dict[str, list[Task]]
     return sets
 
 
-def _make_search(server: LeanClient, snippet: str, cfg: IterateConfig, policy_model: Any | None,
-                 value_model: Any | None) -> Any:
-    from prover.learn.models import LearnedPolicy, LearnedValue
-    from prover.verify import Verifier
-    from search.best_first import BestFirstSearch, SearchConfig
-    from search.policies.builtin import BuiltinPolicy
-    from search.prune import NumericPruneHook
-    from search.values.simple import GoalSizeValue
+def round_setup(cfg: IterateConfig, policy_dir: Path | None = None,
+                value_dir: Path | None = None) -> SearchSetup:
+    """The search of a round: `cfg.search` in round 0; after it, the trained ranker over
+    `cfg.search`'s policy and the trained value at the weight its replay chose."""
+    setup = cfg.search
+    if policy_dir is not None:
+        base: dict[str, Any] = {"base": setup.policy, **dict(setup.policy_options)}
+        if setup.model is not None:
+            base["base_model"] = setup.model
+        setup = replace(setup, policy="learned", model=str(policy_dir), policy_options=tuple(base.items()))
+    if value_dir is not None:
+        from prover.learn.models import load_model
 
-    b = cfg.budget
-    policy: Any = BuiltinPolicy.for_snippet(snippet)
-    value: Any = GoalSizeValue()
-    weight = 0.5
-    if policy_model is not None:
-        policy = LearnedPolicy(policy, policy_model)
-    if value_model is not None:
-        lv = LearnedValue(value_model)
-        value, weight = lv, lv.value_weight
-    sc = SearchConfig(k=b.k, max_expansions=b.max_expansions, wall_time=b.wall_time,
-                      tactic_timeout=b.tactic_timeout, max_depth=b.max_depth, value_weight=weight)
-    hook = NumericPruneHook(lean=server) if cfg.numeric_prune else None
-    return BestFirstSearch(server, policy, value, sc, verifier=Verifier(server), prune_hook=hook)
+        weight = float(load_model(value_dir, "value").config.value_weight)
+        setup = replace(setup, value="learned", value_model=str(value_dir), value_options=(),
+                        budget=replace(setup.budget, value_weight=weight))
+    return setup
 
 
 def search_tasks(server: LeanClient, tasks: Sequence[Task], cfg: IterateConfig, rnd: int, trace_path: Path,
@@ -145,7 +143,7 @@ def search_tasks(server: LeanClient, tasks: Sequence[Task], cfg: IterateConfig, 
     from tqdm import tqdm
 
     from prover.lean import LeanServerError
-    from prover.learn.models import load_model
+    from search.assemble import assemble
 
     if cfg.resume and (done := _finished(tasks, result_path, trace_path)) is not None:
         return done
@@ -153,13 +151,11 @@ def search_tasks(server: LeanClient, tasks: Sequence[Task], cfg: IterateConfig, 
     result_path.parent.mkdir(parents=True, exist_ok=True)
     trace_path.write_text("")
     out: list[TaskResult] = []
-    pm = load_model(policy_dir, "policy") if policy_dir is not None else None
-    vm = load_model(value_dir, "value") if value_dir is not None else None
+    searcher = assemble(round_setup(cfg, policy_dir, value_dir), server)  # checkpoints loaded once
     with result_path.open("w", encoding="utf-8") as rf:
         bar = tqdm(tasks, desc=f"round {rnd} {tasks[0].set if tasks else ''}", file=sys.stderr,
                    disable=not cfg.progress)
         for t in bar:
-            searcher = _make_search(server, t.snippet, cfg, pm, vm)
             try:
                 res = searcher.search(t.snippet)
             except LeanServerError as e:  # Lean died beyond repair for this task: record, go on
@@ -223,8 +219,8 @@ def write_table(run_dir: Path, rows: Sequence[dict[str, Any]]) -> None:
         axes[0].plot([r["round"] for r in rs], [r["proved"] for r in rs], marker="o", label=s)
         axes[1].plot([r["round"] for r in rs], [r["mean_expansions_per_proof"] for r in rs],
                      marker="o", label=s)
-    axes[0].set(xlabel="round (0 = hand prior)", ylabel="problems proved", title="proved vs round")
-    axes[1].set(xlabel="round (0 = hand prior)", ylabel="mean expansions per proof",
+    axes[0].set(xlabel="round (0 = untrained)", ylabel="problems proved", title="proved vs round")
+    axes[1].set(xlabel="round (0 = untrained)", ylabel="mean expansions per proof",
                 title="expansions per proof vs round")
     for ax in axes:
         ax.legend()
@@ -262,7 +258,8 @@ def iterate(cfg: IterateConfig, server: LeanClient | None = None) -> list[dict[s
     (run / "metrics.jsonl").unlink(missing_ok=True)  # rewritten row by row (resumed sets too)
     (run / "config.json").write_text(json.dumps(asdict(cfg), default=str, indent=2), encoding="utf-8")
     own = server is None
-    srv = server if server is not None else LeanServer(LeanConfig(tactic_timeout=cfg.budget.tactic_timeout))
+    timeout = cfg.search.budget.tactic_timeout
+    srv = server if server is not None else LeanServer(LeanConfig(tactic_timeout=timeout))
     try:
         srv.start()
         (run / "versions.json").write_text(json.dumps(_versions(srv), indent=2), encoding="utf-8")
@@ -274,7 +271,8 @@ def iterate(cfg: IterateConfig, server: LeanClient | None = None) -> list[dict[s
         pol: Path | None = None
         val: Path | None = None
         for rnd in range(cfg.rounds + 1):
-            model = "hand prior" if rnd == 0 else f"learned (round {rnd})"
+            base = cfg.search.policy
+            model = f"{base} (untrained)" if rnd == 0 else f"learned over {base} (round {rnd})"
             order = [s for s in sets if s != "train"] + (["train"] if rnd < cfg.rounds else [])
             for name in order:
                 res = search_tasks(srv, sets[name], cfg, rnd, run / "traces" / f"round{rnd}_{name}.jsonl",

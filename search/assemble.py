@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from prover.lean import LeanServer
+from prover.lean.client import LeanClient
 from search.best_first import BestFirstSearch, ProgressCallback, ProofVerifier, PruneHook, SearchConfig
 from search.interfaces import Policy, ValueModel
 from search.registry import PolicyMaker, check_policy, check_value, default_policy, load_policy, make_value
@@ -64,7 +64,7 @@ class Searcher:
         policy_name: the name of the policy it runs (or the class of a policy given as an object).
     """
 
-    def __init__(self, setup: SearchSetup, server: LeanServer, make: PolicyMaker, policy_name: str,
+    def __init__(self, setup: SearchSetup, server: LeanClient, make: PolicyMaker, policy_name: str,
                  value: ValueModel | None, verifier: ProofVerifier, prune_hook: PruneHook | None,
                  progress: ProgressCallback | None) -> None:
         self.setup = setup
@@ -89,7 +89,7 @@ class Searcher:
         return replace(result, policy=self.policy_name)
 
 
-def assemble(setup: SearchSetup, server: LeanServer, *, policy: Policy | None = None,
+def assemble(setup: SearchSetup, server: LeanClient, *, policy: Policy | None = None,
              value: ValueModel | None = None, verifier: ProofVerifier | None = None,
              prune_hook: PruneHook | None = None, progress: ProgressCallback | None = None) -> Searcher:
     """Build the search `setup` describes on `server`: the policy by name (loaded once), the value

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from prover.lean import LeanServer
+from prover.lean.client import LeanClient
 from search.interfaces import Policy, ValueModel
 
 POLICY_GROUP = "prover.policies"
@@ -40,7 +40,7 @@ class RegistryError(ValueError):
 class PolicyRequest:
     """What a policy's loader gets."""
 
-    lean: LeanServer | None  # the server the states come from (the numeric model reads goals there)
+    lean: LeanClient | None  # the server the states come from (the numeric model reads goals there)
     model: str | None
     options: Mapping[str, Any]
 
@@ -191,7 +191,7 @@ def _check(what: str, wants: str | None, allowed: frozenset[str] | None, model: 
         raise RegistryError(f"{what} takes no option {', '.join(bad)} ({accepts})")
 
 
-def load_policy(name: str, *, lean: LeanServer | None = None, model: str | None = None,
+def load_policy(name: str, *, lean: LeanClient | None = None, model: str | None = None,
                 options: Mapping[str, Any] | None = None) -> PolicyMaker:
     """Load policy `name` once; the result builds its policy for one snippet.
 
@@ -207,7 +207,7 @@ def load_policy(name: str, *, lean: LeanServer | None = None, model: str | None 
 
 
 def make_policy(name: str, snippet: str = "", *, model: str | None = None,
-                options: Mapping[str, Any] | None = None, lean: LeanServer | None = None) -> Policy:
+                options: Mapping[str, Any] | None = None, lean: LeanClient | None = None) -> Policy:
     """The policy `name` for `snippet` (see `load_policy`)."""
     return load_policy(name, lean=lean, model=model, options=options)(snippet)
 
@@ -233,21 +233,22 @@ def default_policy() -> str:
 # ---------------------------------------------------------------- the search's own entries
 
 
-def _builtin(snippet: str) -> Policy:
+def _builtin(snippet: str, lean: LeanClient | None) -> Policy:
     from search.policies.builtin import BuiltinPolicy
 
-    return BuiltinPolicy.for_snippet(snippet) if snippet else BuiltinPolicy()
+    # With the server, Lean's own parser reads the header's names (once per search).
+    return BuiltinPolicy.for_snippet(snippet, lean=lean) if snippet else BuiltinPolicy()
 
 
 def _load_builtin(req: PolicyRequest) -> PolicyMaker:
-    return _builtin
+    return lambda snippet: _builtin(snippet, req.lean)
 
 
 def _load_numeric(req: PolicyRequest) -> PolicyMaker:
     from search.policies.numeric_proposals import NumericProposalPolicy
 
     opts = dict(req.options)
-    return lambda snippet: NumericProposalPolicy(_builtin(snippet), req.lean, **opts)
+    return lambda snippet: NumericProposalPolicy(_builtin(snippet, req.lean), req.lean, **opts)
 
 
 def _load_transformers(req: PolicyRequest) -> PolicyMaker:

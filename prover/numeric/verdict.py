@@ -17,9 +17,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
 
 import prover.lean.decls as decls
+from prover.lean.client import LeanClient
 from prover.lean.exprs import RefuteStatus
 from prover.lean.types import ErrorKind, ProofState
 from prover.numeric.checker import CheckConfig, CheckResult, NumericChecker, Verdict
@@ -132,7 +132,7 @@ class StatementVerdict:
         return out
 
 
-def statement_verdict(statement: str, lean: Any | None, config: VerdictConfig | None = None, *,
+def statement_verdict(statement: str, lean: LeanClient | None, config: VerdictConfig | None = None, *,
                       header: str = "", lean_has_mathlib: bool | None = None) -> StatementVerdict:
     """The numeric verdict on `statement`: typed where Lean elaborates it, else the surface path.
 
@@ -176,7 +176,7 @@ def statement_verdict(statement: str, lean: Any | None, config: VerdictConfig | 
                            start=start)
 
 
-def typed_verdict(lean: Any, state: ProofState, config: VerdictConfig | None = None, *,
+def typed_verdict(lean: LeanClient, state: ProofState, config: VerdictConfig | None = None, *,
                   start: float | None = None) -> StatementVerdict:
     """The verdict on an opened statement (its root `state`, not forgotten here), on Lean's terms.
 
@@ -214,7 +214,7 @@ def typed_verdict(lean: Any, state: ProofState, config: VerdictConfig | None = N
     return done(Verdict.UNSUPPORTED, "no goal was checked")
 
 
-def surface_verdict(statement: str, lean: Any | None, config: VerdictConfig | None = None, *,
+def surface_verdict(statement: str, lean: LeanClient | None, config: VerdictConfig | None = None, *,
                     reading: LeanReading, lean_error: str = "", goal: bool = False,
                     start: float | None = None) -> StatementVerdict:
     """The surface checker's verdict on the text of `statement` (a pretty-printed goal with

@@ -33,8 +33,10 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _imports(path: Path) -> set[str]:
-    """Absolute module names `path` imports (relative imports resolved against its package)."""
+def _imports(path: Path, modules: frozenset[str] = frozenset()) -> set[str]:
+    """Absolute module names `path` imports (relative imports resolved against its package).
+
+    `from pkg import sub` names the submodule `pkg.sub` (one of `modules`), not `pkg` itself."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     here = _module_name(path).split(".")
     package = here if path.name == "__init__.py" else here[:-1]
@@ -47,9 +49,10 @@ def _imports(path: Path) -> set[str]:
             if node.level:
                 prefix = package[: len(package) - node.level + 1]
                 base = ".".join([*prefix, base] if base else prefix)
-            out.add(base)
-            # `from pkg import sub` may name a submodule.
-            out.update(f"{base}.{alias.name}" for alias in node.names)
+            subs = {f"{base}.{alias.name}" for alias in node.names}
+            out.update(subs & modules)
+            if subs - modules:
+                out.add(base)
     return {name for name in out if name.split(".")[0] in SOURCES}
 
 
@@ -64,7 +67,7 @@ def _module_graph() -> nx.DiGraph:
     graph = nx.DiGraph()
     graph.add_nodes_from(modules)
     for name, path in modules.items():
-        for target in _imports(path):
+        for target in _imports(path, frozenset(modules)):
             if target in modules and target != name:
                 graph.add_edge(name, target)
     return graph

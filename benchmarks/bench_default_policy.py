@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from problem_sets import emit, load_problems
+from problem_sets import budget_arguments, cell, emit, load_problems
 
 from prover.lean import LeanConfig, LeanServer
 from search import cli
@@ -39,16 +39,9 @@ def prove_setup(flags: list[str]) -> SearchSetup:
     return setup_from_args(parser.parse_args(["x", *flags]))
 
 
-def _cell(r: SearchResult) -> str:
-    return f"{r.status.value} | {r.stats.expansions} | {r.stats.wall_seconds:.1f}"
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--runtime", default="auto")
-    ap.add_argument("--max-expansions", type=int, default=200)
-    ap.add_argument("--wall-time", type=float, default=60.0)
-    ap.add_argument("--tactic-timeout", type=float, default=20.0)
+    budget_arguments(ap, wall_time=60.0)
     ap.add_argument("--only", nargs="*", default=None, help="problem names to run")
     ap.add_argument("--out", type=Path, default=None, help="also write the Markdown report here")
     args = ap.parse_args(argv)
@@ -89,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for p, res in rows:
         lines.append(f"| {p.name} | {p.category}{'' if p.true else ' (false)'} | "
-                     + " | ".join(_cell(res[leg]) for leg, _ in LEGS) + " |")
+                     + " | ".join(cell(res[leg]) for leg, _ in LEGS) + " |")
     return emit("\n".join(lines) + "\n", args.out, unsound)
 
 

@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from problem_sets import emit, load_problems
+from problem_sets import budget_arguments, cell, emit, load_problems
 
 from prover.lean import LeanConfig, LeanServer
 from prover.verify import Verifier
@@ -31,16 +31,9 @@ from search.values.simple import GoalSizeValue
 HERE = Path(__file__).resolve().parent
 
 
-def _cell(r: SearchResult) -> str:
-    return f"{r.status.value} | {r.stats.expansions} | {r.stats.wall_seconds:.1f}"
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--runtime", default="auto")
-    ap.add_argument("--max-expansions", type=int, default=200)
-    ap.add_argument("--wall-time", type=float, default=45.0)
-    ap.add_argument("--tactic-timeout", type=float, default=20.0, help="as in the miniF2F runs")
+    budget_arguments(ap, wall_time=45.0)
     ap.add_argument("--only", nargs="*", default=None, help="problem names to run")
     ap.add_argument("--out", type=Path, default=None, help="also write the Markdown report here")
     args = ap.parse_args(argv)
@@ -95,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         proof = proof.replace("|", "\\|").replace("\n", " ")
         if len(proof) > 300:
             proof = proof[:299] + "…"
-        lines.append(f"| {p.name} | {p.category}{'' if p.true else ' (false)'} | {_cell(a)} | {_cell(b)} "
+        lines.append(f"| {p.name} | {p.category}{'' if p.true else ' (false)'} | {cell(a)} | {cell(b)} "
                      f"| {s:.1f} | {proof} |")
     return emit("\n".join(lines) + "\n", args.out, unsound)
 

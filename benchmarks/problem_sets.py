@@ -1,12 +1,16 @@
-"""What the problem-set benchmarks share: loading a problem file from `benchmarks/data/` and
-ending with the report (printed, written, and exit 1 if a false problem was reported proved)."""
+"""What the problem-set benchmarks share: loading a problem file from `benchmarks/data/`, the
+budget flags, one table cell per search, and ending with the report (printed, written, and exit 1
+if a false problem was reported proved)."""
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import sys
 from pathlib import Path
 from typing import Any
+
+from search.result import SearchResult
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -20,6 +24,19 @@ def load_problems(module: str) -> tuple[Any, ...]:
     sys.modules[module] = mod  # dataclasses look their module up while building
     spec.loader.exec_module(mod)
     return mod.PROBLEMS  # type: ignore[no-any-return]
+
+
+def budget_arguments(ap: argparse.ArgumentParser, *, wall_time: float) -> None:
+    """The flags every problem-set benchmark takes: runtime, expansions, wall and tactic time."""
+    ap.add_argument("--runtime", default="auto")
+    ap.add_argument("--max-expansions", type=int, default=200)
+    ap.add_argument("--wall-time", type=float, default=wall_time)
+    ap.add_argument("--tactic-timeout", type=float, default=20.0, help="as in the miniF2F runs")
+
+
+def cell(r: SearchResult) -> str:
+    """One search as table cells: status | expansions | wall seconds."""
+    return f"{r.status.value} | {r.stats.expansions} | {r.stats.wall_seconds:.1f}"
 
 
 def emit(report: str, out: Path | None, unsound: list[str]) -> int:

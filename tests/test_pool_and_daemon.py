@@ -15,8 +15,6 @@ from prover.lean.daemon import DaemonPaths, connect, start_daemon, stop_daemon
 from prover.lean.pool import LeanServerPool
 from search.prune import NumericPruneHook
 
-pytestmark = pytest.mark.lean
-
 
 def _prove_with_omega(server, stmt: str) -> bool:
     st = server.open_proof(stmt)
@@ -34,8 +32,8 @@ def test_pool_spreads_work_over_servers(lean_config: LeanConfig) -> None:
     assert all(not s.alive for s in pool.servers)
 
 
-def test_warm_server_serves_cli_commands(tmp_path: Path) -> None:
-    paths = DaemonPaths.under(tmp_path)
+def test_warm_server_serves_cli_commands(daemon_paths: DaemonPaths, tmp_path: Path) -> None:
+    paths = daemon_paths
     assert connect(paths) is None
     remote = start_daemon(paths, idle_timeout=600)
     try:
@@ -73,11 +71,12 @@ def remote_pid(paths: DaemonPaths) -> int:
     return int(paths.pidfile.read_text())
 
 
-def test_lean_exits_when_its_client_is_killed() -> None:
+def test_lean_exits_when_its_client_is_killed(lean_subprocess_env: dict[str, str]) -> None:
     """A client killed with SIGKILL cannot clean up: Lean notices it was orphaned and exits."""
     code = ("import time\nfrom prover.lean import LeanServer\n"
             "s = LeanServer(); s.start(); print(s.pid, flush=True); time.sleep(600)")
-    client = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    client = subprocess.Popen([sys.executable, "-c", code], env=lean_subprocess_env, stdout=subprocess.PIPE,
+                              text=True)
     try:
         assert client.stdout is not None
         lean_pid = int(client.stdout.readline())
@@ -107,12 +106,12 @@ client.close()
 """
 
 
-def test_two_commands_starting_at_once_start_one_warm_server(tmp_path: Path) -> None:
+def test_two_commands_starting_at_once_start_one_warm_server(daemon_paths: DaemonPaths, tmp_path: Path,
+                                                             lean_subprocess_env: dict[str, str]) -> None:
     """Two real processes call `start_daemon` at the same moment: the start lock lets one start
     the daemon and the other connect to it (without it both saw no socket and both started)."""
-    paths = DaemonPaths.under(tmp_path)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    procs = [subprocess.Popen([sys.executable, "-c", _STARTER, str(tmp_path)], env=env,
+    paths = daemon_paths
+    procs = [subprocess.Popen([sys.executable, "-c", _STARTER, str(tmp_path)], env=lean_subprocess_env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
              for _ in range(2)]
     try:

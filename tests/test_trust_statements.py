@@ -20,8 +20,6 @@ from prover.lean import LeanError, LeanServer, ProofFinished, ProofState
 from prover.lean.guard import SyntaxGuard
 from prover.verify import Failure, Verifier
 
-pytestmark = pytest.mark.lean
-
 F = Failure
 # Host IO at elaboration time, as an attacker would write it; `{path}` is a fresh file per case.
 WRITE = 'by_elab do let _ ← IO.FS.writeFile "{path}" "pwned"; return Lean.mkConst ``True'

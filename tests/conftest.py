@@ -112,10 +112,13 @@ def lean_server() -> Iterator[LeanServer]:
 
 
 @pytest.fixture
-def lean_server_to_restart(lean_server: LeanServer) -> LeanServer:
+def lean_server_to_restart(lean_server: LeanServer) -> Iterator[LeanServer]:
     """The shared server, for a test that kills or restarts it: a restart costs what a start
-    costs, so such a test is in the slow tier (it takes no process of its own)."""
-    return lean_server
+    costs, so such a test is in the slow tier (it takes no process of its own). A server the test
+    leaves dead is restarted after it, so that the next test's clock does not pay for it.
+    (`@pytest.mark.usefixtures("lean_server_to_restart")` on a test that names `lean_server`.)"""
+    yield lean_server
+    lean_server.ensure_running()
 
 
 @pytest.fixture(scope="session")
@@ -212,15 +215,18 @@ def _spawn_guard() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _restart_note(request: pytest.FixtureRequest) -> Iterator[None]:
-    """A restart of the shared server in the shared tier is allowed (a slow tactic may cause
-    one) but named: it costs ~25 s. A test that restarts it on purpose is a slow one."""
+    """A test in the shared tier that kills or restarts the shared server is allowed (a slow
+    tactic may cause it) but named: the restart costs ~25 s, paid by this test or the next one.
+    A test that does so on purpose is a slow one."""
     server = _SHARED[0] if _SHARED else None
     running = server is not None and server.alive
     starts = len(server.stats.start_seconds) if server is not None else 0
     yield
-    if running and _TIER.get(request.node.nodeid) == "lean" and len(server.stats.start_seconds) > starts:
-        warnings.warn(f"{request.node.nodeid} restarted the shared Lean server (~25 s): if it does so "
-                      "on purpose, give it the lean_server_to_restart fixture (slow tier)", stacklevel=1)
+    if (running and server is not None and _TIER.get(request.node.nodeid) == "lean"
+            and (not server.alive or len(server.stats.start_seconds) > starts)):
+        warnings.warn(f"{request.node.nodeid} killed or restarted the shared Lean server (a restart "
+                      "costs ~25 s): if it does so on purpose, give it the lean_server_to_restart "
+                      "fixture (slow tier)", stacklevel=1)
 
 
 # ------------------------------------------------------------------ models

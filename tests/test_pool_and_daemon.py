@@ -29,7 +29,14 @@ def test_pool_spreads_work_over_servers(lean_config: LeanConfig) -> None:
         assert len(pids) == 2 and None not in pids
         assert pool.map(_prove_with_omega, stmts) == [True] * 6
         assert all(s.stats.requests > 0 for s in pool.servers)
+        chans = [s._chan for s in pool.servers]
+        assert all(c is not None and c.exists() for c in chans)
     assert all(not s.alive for s in pool.servers)
+    # close() reaped each process (no zombie) and removed its channel.
+    assert not any(c is not None and c.exists() for c in chans)
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)  # type: ignore[arg-type]
 
 
 def test_warm_server_serves_cli_commands(daemon_paths: DaemonPaths, tmp_path: Path) -> None:

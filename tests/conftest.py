@@ -1,7 +1,7 @@
 """Shared fixtures, and the test tiers that follow from them.
 
 Tiers (markers set here, from the fixtures a test uses, directly or through other fixtures):
-- `fast`: none of the fixtures below: no Lean, no model, no training (`pytest -m fast`);
+- `fast`: none of the fixtures below: no Lean, no real model (`pytest -m fast`);
 - `lean`: the one session-scoped real Lean server, `lean_server` (starting it costs ~25 s);
 - `slow`: a process of its own or a real model: `fresh_lean_server`, `lean_config`,
   `lean_server_to_restart`, `lean_subprocess_env`, `daemon_paths`, `llama_server`, `smollm2_gguf`.
@@ -13,6 +13,7 @@ and `fast` markers are ignored. A test outside the slow tier that starts a Lean 
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import inspect
 import itertools
@@ -38,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED_SERVER = frozenset({"lean_server"})
 OWN_PROCESSES = frozenset({"fresh_lean_server", "lean_config", "lean_server_to_restart",
                            "lean_subprocess_env", "daemon_paths", "llama_server", "smollm2_gguf"})
-TIERS = ("fast", "lean", "slow")
+_TIER: dict[str, str] = {}  # node id -> tier, for the run-time guards (set at collection)
 # What in a test's source starts a Lean of its own (in this process or a child): such a test must
 # use one of OWN_PROCESSES. A `LeanServer(..., runtime=...)` runs a stand-in the test gives it. The
 # spawn guard below catches in-process starts at run time as well.
@@ -53,7 +54,7 @@ def tier_of(item: pytest.Item) -> str:
     return "lean" if names & SHARED_SERVER else "fast"
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """One tier marker per test. Hand `lean`/`fast` markers (module `pytestmark` included) are
     dropped first, so that the tiers partition the suite."""
     unmarked = []
@@ -75,7 +76,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def _functions(item: pytest.Function) -> Iterator[Callable[..., object]]:
     """The test function and the functions of the fixtures it uses, but conftest's own (they
-    are what OWN_PROCESSES names)."""
+    are what OWN_PROCESSES names). `_fixtureinfo` is pytest's: no public API lists the closure's
+    fixture definitions."""
     yield item.function
     for defs in item._fixtureinfo.name2fixturedefs.values():
         for d in defs:
@@ -83,6 +85,7 @@ def _functions(item: pytest.Function) -> Iterator[Callable[..., object]]:
                 yield d.func
 
 
+@functools.cache
 def _source(function: Callable[..., object]) -> str:
     try:
         return inspect.getsource(function)
@@ -167,7 +170,6 @@ def daemon_paths(tmp_path: Path) -> Iterator[DaemonPaths]:
     stop_daemon(paths)
 
 
-_TIER: dict[str, str] = {}  # node id -> tier, for the guards (set at collection)
 _CHILD_LEAN = re.compile(r"\bLeanServer\(|\bstart_daemon\(")
 
 

@@ -9,7 +9,6 @@ first, so that the shared server is not yet running beside them.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -72,12 +71,6 @@ def _write(path: Path, statements: list[tuple[str, str]]) -> Path:
 
 def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "prover.cli", "bench", *args]
-
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
-    return env
 
 
 def _records(path: Path) -> list[dict]:
@@ -237,13 +230,14 @@ def problems_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def killed_and_resumed(problems_file: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+def killed_and_resumed(problems_file: Path, tmp_path_factory: pytest.TempPathFactory,
+                       lean_subprocess_env: dict[str, str]) -> dict:
     """A 1-worker CLI run SIGKILLed once its first searched problem is logged, then resumed."""
     out = tmp_path_factory.mktemp("run-1-worker")
     log = out / "results.jsonl"
     args = ["minif2f", "--data", str(problems_file), "--out", str(out), "--workers", "1", "--no-progress",
             *FAST]
-    proc = subprocess.Popen(_cli(*args), cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen(_cli(*args), cwd=ROOT, env=lean_subprocess_env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     searched_at_kill: list[dict] = []
     deadline = time.monotonic() + 600
@@ -261,8 +255,8 @@ def killed_and_resumed(problems_file: Path, tmp_path_factory: pytest.TempPathFac
         proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed mid-way"
     before = _records(log)
-    resumed = subprocess.run(_cli(*args, "--resume"), cwd=ROOT, env=_env(), capture_output=True, text=True,
-                             timeout=600)
+    resumed = subprocess.run(_cli(*args, "--resume"), cwd=ROOT, env=lean_subprocess_env, capture_output=True,
+                             text=True, timeout=600)
     return {"out": out, "before": before, "at_kill": searched_at_kill, "resumed": resumed}
 
 
@@ -296,10 +290,11 @@ def test_outcomes_of_the_small_run(killed_and_resumed: dict) -> None:
 
 
 @pytest.fixture(scope="module")
-def two_workers(problems_file: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+def two_workers(problems_file: Path, tmp_path_factory: pytest.TempPathFactory,
+                lean_subprocess_env: dict[str, str]) -> dict:
     out = tmp_path_factory.mktemp("run-2-workers")
     run = subprocess.run(_cli("minif2f", "--data", str(problems_file), "--out", str(out), "--workers", "2",
-                              "--no-progress", *FAST), cwd=ROOT, env=_env(), capture_output=True,
+                              "--no-progress", *FAST), cwd=ROOT, env=lean_subprocess_env, capture_output=True,
                          text=True, timeout=900)
     return {"out": out, "run": run}
 

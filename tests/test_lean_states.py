@@ -81,6 +81,7 @@ def test_heartbeats_count_for_the_new_tactic_alone(lean_server: LeanServer) -> N
     assert isinstance(fin, ProofFinished), fin
 
 
+@pytest.mark.usefixtures("lean_server_to_restart")
 def test_restart_mid_search_replays_and_goes_on(lean_server: LeanServer) -> None:
     st = _step(lean_server, _open(lean_server), "constructor")
     st = _step(lean_server, st, "trivial", goal=1)

@@ -16,7 +16,6 @@ from search.policies.builtin import BuiltinPolicy
 from search.policies.numeric_proposals import NumericProposalPolicy
 from search.result import SearchStatus
 
-pytestmark = pytest.mark.lean
 pytest.importorskip("z3", reason="z3-solver not installed: pip install -e '.[smt]'")
 
 PRELUDE = 'set_option autoImplicit false\nnotation "ℕ" => Nat\nnotation "ℤ" => Int\n'

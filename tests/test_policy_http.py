@@ -304,12 +304,10 @@ def test_connection_refused_never_answered_is_a_configuration_error() -> None:
 # The server itself is the session fixture `llama_server` (tests/conftest.py).
 
 
-@pytest.mark.slow
 def test_llama_server_lists_its_model(llama_server: str) -> None:
     assert "smollm2" in OpenAIPolicy(llama_server, "smollm2").check()
 
 
-@pytest.mark.slow
 def test_llama_server_ignores_n_and_client_keeps_asking(llama_server: str) -> None:
     policy = OpenAIPolicy(llama_server, "smollm2", prompt_format="bfs_prover", max_tokens=16, timeout=60)
     assert isinstance(policy, Policy)
@@ -323,7 +321,6 @@ def test_llama_server_ignores_n_and_client_keeps_asking(llama_server: str) -> No
     assert policy.requests_sent > 1
 
 
-@pytest.mark.slow
 def test_llama_server_gives_token_logprobs(llama_server: str) -> None:
     """Real logprobs reach the scores: each candidate's score is a sum of token log-probs."""
     policy = OpenAIPolicy(llama_server, "smollm2", prompt_format="bfs_prover", max_tokens=12)
@@ -336,7 +333,6 @@ def test_llama_server_gives_token_logprobs(llama_server: str) -> None:
     check_candidates(cands, 2)
 
 
-@pytest.mark.slow
 def test_llama_server_chat_endpoint(llama_server: str) -> None:
     policy = OpenAIPolicy(
         llama_server, "smollm2", endpoint="chat", prompt_format="instruct", max_tokens=12,
@@ -348,7 +344,6 @@ def test_llama_server_chat_endpoint(llama_server: str) -> None:
     check_candidates(cands, 2)
 
 
-@pytest.mark.slow
 def test_llama_server_wrong_path_is_a_configuration_error(llama_server: str) -> None:
     policy = OpenAIPolicy(llama_server.removesuffix("/v1") + "/not-an-api", "smollm2", retries=0)
     with pytest.raises(ModelError, match="404"):

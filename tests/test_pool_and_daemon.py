@@ -19,8 +19,6 @@ from prover.lean.pool import LeanServerPool
 from prover.verify import Verifier
 from search.prune import NumericPruneHook
 
-pytestmark = pytest.mark.lean
-
 
 def _prove_with_omega(server, stmt: str) -> bool:
     st = server.open_proof(stmt)
@@ -35,11 +33,18 @@ def test_pool_spreads_work_over_servers(lean_config: LeanConfig) -> None:
         assert len(pids) == 2 and None not in pids
         assert pool.map(_prove_with_omega, stmts) == [True] * 6
         assert all(s.stats.requests > 0 for s in pool.servers)
+        chans = [s.process._chan for s in pool.servers]
+        assert all(c is not None and c.exists() for c in chans)
     assert all(not s.alive for s in pool.servers)
+    # close() reaped each process (no zombie) and removed its channel.
+    assert not any(c is not None and c.exists() for c in chans)
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)  # type: ignore[arg-type]
 
 
-def test_warm_server_serves_cli_commands(tmp_path: Path) -> None:
-    paths = DaemonPaths.under(tmp_path)
+def test_warm_server_serves_cli_commands(daemon_paths: DaemonPaths, tmp_path: Path) -> None:
+    paths = daemon_paths
     assert connect(paths) is None
     remote = start_daemon(paths, idle_timeout=600)
     try:
@@ -82,11 +87,12 @@ def remote_pid(paths: DaemonPaths) -> int:
     return int(paths.pidfile.read_text())
 
 
-def test_lean_exits_when_its_client_is_killed() -> None:
+def test_lean_exits_when_its_client_is_killed(lean_subprocess_env: dict[str, str]) -> None:
     """A client killed with SIGKILL cannot clean up: Lean notices it was orphaned and exits."""
     code = ("import time\nfrom prover.lean import LeanServer\n"
             "s = LeanServer(); s.start(); print(s.pid, flush=True); time.sleep(600)")
-    client = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    client = subprocess.Popen([sys.executable, "-c", code], env=lean_subprocess_env, stdout=subprocess.PIPE,
+                              text=True)
     try:
         assert client.stdout is not None
         lean_pid = int(client.stdout.readline())
@@ -116,12 +122,12 @@ client.close()
 """
 
 
-def test_two_commands_starting_at_once_start_one_warm_server(tmp_path: Path) -> None:
+def test_two_commands_starting_at_once_start_one_warm_server(daemon_paths: DaemonPaths, tmp_path: Path,
+                                                             lean_subprocess_env: dict[str, str]) -> None:
     """Two real processes call `start_daemon` at the same moment: the start lock lets one start
     the daemon and the other connect to it (without it both saw no socket and both started)."""
-    paths = DaemonPaths.under(tmp_path)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    procs = [subprocess.Popen([sys.executable, "-c", _STARTER, str(tmp_path)], env=env,
+    paths = daemon_paths
+    procs = [subprocess.Popen([sys.executable, "-c", _STARTER, str(tmp_path)], env=lean_subprocess_env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
              for _ in range(2)]
     try:

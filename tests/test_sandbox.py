@@ -13,7 +13,8 @@ import re
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
@@ -32,15 +33,14 @@ def _wasm_config(**kw: object) -> LeanConfig:
 
 
 @pytest.fixture(scope="module")
-def raw() -> Iterator[LeanServer]:
+def raw(fresh_lean_server: Callable[..., AbstractContextManager[LeanServer]]) -> Iterator[LeanServer]:
     try:
         resolve_runtime("wasm", install=False)
     except Exception as e:  # no embedded runtime here: nothing to test
         pytest.skip(f"embedded Lean not installed: {e}")
-    server = LeanServer(_wasm_config(request_log_max_bytes=ROTATE_BYTES), guard=None)
-    server.start()
-    yield server
-    server.close()
+    with fresh_lean_server(_wasm_config(request_log_max_bytes=ROTATE_BYTES), guard=None) as server:
+        server.start()
+        yield server
 
 
 # Helpers defined in a probe's own request: listing and reading a directory without `for`/`map`,
@@ -272,19 +272,19 @@ def test_search_wall_budget_holds_across_a_restart(raw: LeanServer) -> None:
 # ----------------------------------------------------------------------------- own servers
 
 
-def test_memory_limit_kills_the_server_with_a_clear_message() -> None:
+def test_memory_limit_kills_the_server_with_a_clear_message(
+        fresh_lean_server: Callable[..., AbstractContextManager[LeanServer]]) -> None:
     try:
         resolve_runtime("wasm", install=False)
     except Exception as e:
         pytest.skip(f"embedded Lean not installed: {e}")
     # The embedded Lean holds ~3 GiB once ready, so 1 GiB is passed while it starts.
-    server = LeanServer(_wasm_config(memory_limit_mb=1024, memory_poll_s=0.2), guard=None)
-    t0 = time.monotonic()
-    with pytest.raises(LeanCrashed, match=r"memory limit .*memory_limit_mb=1024"):
-        server.start()
-    assert time.monotonic() - t0 < 60
-    assert server.stats.memory_kills == 1 and not server.alive
-    server.close()
+    with fresh_lean_server(_wasm_config(memory_limit_mb=1024, memory_poll_s=0.2), guard=None) as server:
+        t0 = time.monotonic()
+        with pytest.raises(LeanCrashed, match=r"memory limit .*memory_limit_mb=1024"):
+            server.start()
+        assert time.monotonic() - t0 < 60
+        assert server.stats.memory_kills == 1 and not server.alive
 
 
 def _failing_runtime(tmp_path: Path) -> Runtime:

@@ -60,7 +60,6 @@ def test_cli_argument_errors(capsys) -> None:  # type: ignore[no-untyped-def]
     assert "error" in capsys.readouterr().err
 
 
-@pytest.mark.lean
 def test_cli_proves_and_writes_tree(lean_server: LeanServer, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     tree = tmp_path / "tree.html"
     code = cli.run(_args("theorem t (a b : Nat) (h : a < b) : a + 1 ≤ b", "--tree", str(tree),
@@ -70,7 +69,6 @@ def test_cli_proves_and_writes_tree(lean_server: LeanServer, tmp_path, capsys) -
     assert "proved" in out and "omega" in out and tree.exists()
 
 
-@pytest.mark.lean
 def test_cli_false_statement_exit_code_and_json(lean_server: LeanServer, capsys) -> None:  # type: ignore[no-untyped-def]
     code = cli.run(_args("theorem t : 2 + 2 = 5", "--json", "--max-expansions", "5"), server=lean_server)
     data = json.loads(capsys.readouterr().out)
@@ -79,7 +77,6 @@ def test_cli_false_statement_exit_code_and_json(lean_server: LeanServer, capsys)
     assert data["stats"]["pruned"] == {"hook": 1}
 
 
-@pytest.mark.lean
 def test_cli_statement_error(lean_server: LeanServer, capsys) -> None:  # type: ignore[no-untyped-def]
     code = cli.run(_args("theorem t : (1 : Nat) = \"one\""), server=lean_server)
     assert code == cli.EXIT_ERROR

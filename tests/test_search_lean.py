@@ -20,8 +20,6 @@ from search.policies.builtin import BuiltinPolicy
 from search.prune import NumericPruneHook
 from search.result import SearchStatus
 
-pytestmark = pytest.mark.lean
-
 SUM = "def sumTo : Nat → Nat\n  | 0 => 0\n  | n + 1 => (n + 1) + sumTo n\n"
 CONFIG = SearchConfig(max_expansions=40, wall_time=90)
 # Blows up exponentially: runs for many seconds (the server's guard refuses `sleep`).
@@ -111,6 +109,7 @@ class KillLeanOnce:
         return [TacticCandidate(SLOW, 0.0), *cands]
 
 
+@pytest.mark.usefixtures("lean_server_to_restart")
 def test_survives_lean_crash_mid_search(lean_server: LeanServer) -> None:
     policy = KillLeanOnce(lean_server)
     res = BestFirstSearch(lean_server, policy, None, SearchConfig(wall_time=300)).search(
@@ -123,6 +122,7 @@ def test_survives_lean_crash_mid_search(lean_server: LeanServer) -> None:
     assert lean_server.alive
 
 
+@pytest.mark.usefixtures("lean_server_to_restart")
 def test_a_restart_owed_by_the_last_search_is_not_charged_to_the_next(lean_server: LeanServer) -> None:
     from prover.lean import LeanTimeout
 

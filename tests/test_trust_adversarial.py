@@ -15,8 +15,6 @@ import pytest
 from prover.lean import LeanError, LeanServer, ProofFinished, ProofState
 from prover.verify import Failure, Verifier
 
-pytestmark = pytest.mark.lean
-
 F = Failure
 ADD = "theorem add_comm' (a b : Nat) : a + b = b + a := by"
 FOUR = "theorem four : 2 + 2 = 4"

@@ -20,8 +20,6 @@ from prover.lean import LeanError, LeanServer, ProofFinished, ProofState
 from prover.lean.guard import SyntaxGuard
 from prover.verify import Failure, Verifier
 
-pytestmark = pytest.mark.lean
-
 F = Failure
 # Host IO at elaboration time, as an attacker would write it; `{path}` is a fresh file per case.
 WRITE = 'by_elab do let _ ← IO.FS.writeFile "{path}" "pwned"; return Lean.mkConst ``True'
@@ -280,6 +278,7 @@ def _forging_statement(nonces: list[str], first_id: int, count: int) -> str:
             "    out.flush\n    return Lean.mkConst ``False : Prop)")
 
 
+@pytest.mark.usefixtures("lean_server_to_restart")  # a forged reply kills Lean
 def test_forged_verification_replies_without_the_nonce(lean_server: LeanServer) -> None:
     # Everything code in Lean can read holds no nonce (tests/test_sandbox.py); guess what it can.
     guesses = ["0", "", "PROVER", str(lean_server.pid or 0)]
@@ -288,6 +287,7 @@ def test_forged_verification_replies_without_the_nonce(lean_server: LeanServer) 
     assert not res.ok and res.failure is F.FAULT, res
 
 
+@pytest.mark.usefixtures("lean_server_to_restart")  # a forged reply kills Lean
 def test_forged_verification_replies_with_a_leaked_nonce(lean_server: LeanServer) -> None:
     # Suppose the nonce leaked (the test hands it over): the forged success for the request in
     # flight wins the race, but the real reply then arrives as a duplicate, and the verdict is a

@@ -135,7 +135,6 @@ def _args(*argv: str) -> argparse.Namespace:
     return parser.parse_args(list(argv))
 
 
-@pytest.mark.lean
 def test_cli_verifies_a_file(shared_server: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     good = tmp_path / "good.lean"
     good.write_text("theorem t (a b : Nat) : a + b = b + a := by omega\n")
@@ -148,7 +147,6 @@ def test_cli_verifies_a_file(shared_server: None, tmp_path: Path, capsys: pytest
     assert out["ok"] is False and out["failure"] == "guard"
 
 
-@pytest.mark.lean
 def test_cli_snippet_and_proof(shared_server: None, capsys: pytest.CaptureFixture[str]) -> None:
     assert verify_cli.run(_args("theorem t : 2 + 2 = 4", "--proof", "decide")) == 0
     assert "proved" in capsys.readouterr().out

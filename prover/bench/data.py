@@ -17,6 +17,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import prover.lean.decls as decls
 from prover.lean.errors import InvalidRequest
 from prover.lean.snippet import split_snippet
 
@@ -233,10 +234,19 @@ def _parse_line(benchmark: str, line: bytes) -> Problem | str:
         return f"name {d['name'][:60]!r} is not a Lean identifier"
     if d["split"] not in SPLITS:
         return f"split {d['split'][:30]!r} is neither {' nor '.join(SPLITS)}"
-    try:  # the splitter's reading (`prover.lean.decls`); Lean reads it again when the proof opens
-        split_snippet(d["formal_statement"])
-    except InvalidRequest as e:
-        return f"formal_statement: {e}"
+    # The splitter's reading (`prover.lean.decls`); Lean reads it again when the proof opens. A
+    # final `def` (ProofNet asks for a few constructions) stays loaded: the search reports it.
+    items = decls.split(d["formal_statement"])
+    if not items or not isinstance(items[-1], decls.Decl):
+        return "formal_statement: it does not end in a declaration"
+    last = items[-1]
+    if last.is_theorem:
+        try:
+            split_snippet(d["formal_statement"])
+        except InvalidRequest as e:
+            return f"formal_statement: {e}"
+    elif decls.body_tokens(d["formal_statement"], last) not in ((), ("by",), ("sorry",), ("by", "sorry")):
+        return "formal_statement: it does not end in a theorem, nor in a definition still to be given"
     return Problem(benchmark, d["name"], d["split"], _informal(d.get("informal_prefix", "")),
                    d["formal_statement"], d.get("header", ""))
 

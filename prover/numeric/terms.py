@@ -686,22 +686,29 @@ class Evaluator:
         return False if dom.complete and not undecided else None
 
 
+def _map_bvars(e: Expr, leaf: Callable[[BVar, int], Expr], crossed: int = 0) -> Expr:
+    """`e` with every bound variable `b` replaced by `leaf(b, binders crossed to reach it)`: the
+    one walk under binders that shifting and substituting share."""
+    if isinstance(e, BVar):
+        return leaf(e, crossed)
+    if isinstance(e, App):
+        return App(_map_bvars(e.fn, leaf, crossed), tuple(_map_bvars(a, leaf, crossed) for a in e.args))
+    if isinstance(e, Lam):
+        return Lam(e.name, _map_bvars(e.type, leaf, crossed), _map_bvars(e.body, leaf, crossed + 1), e.binder)
+    if isinstance(e, Forall):
+        return Forall(e.name, _map_bvars(e.type, leaf, crossed), _map_bvars(e.body, leaf, crossed + 1),
+                      e.binder)
+    if isinstance(e, Let):
+        return Let(e.name, _map_bvars(e.type, leaf, crossed), _map_bvars(e.value, leaf, crossed),
+                   _map_bvars(e.body, leaf, crossed + 1))
+    if isinstance(e, Proj):
+        return Proj(e.struct, e.index, _map_bvars(e.expr, leaf, crossed))
+    return e
+
+
 def _shift(e: Expr, by: int, cutoff: int = 0) -> Expr:
     """Adjust loose bound variables ≥ `cutoff` by `by` (for moving a term across binders)."""
-    if isinstance(e, BVar):
-        return BVar(e.index + by) if e.index >= cutoff else e
-    if isinstance(e, App):
-        return App(_shift(e.fn, by, cutoff), tuple(_shift(a, by, cutoff) for a in e.args))
-    if isinstance(e, Lam):
-        return Lam(e.name, _shift(e.type, by, cutoff), _shift(e.body, by, cutoff + 1), e.binder)
-    if isinstance(e, Forall):
-        return Forall(e.name, _shift(e.type, by, cutoff), _shift(e.body, by, cutoff + 1), e.binder)
-    if isinstance(e, Let):
-        return Let(e.name, _shift(e.type, by, cutoff), _shift(e.value, by, cutoff),
-                   _shift(e.body, by, cutoff + 1))
-    if isinstance(e, Proj):
-        return Proj(e.struct, e.index, _shift(e.expr, by, cutoff))
-    return e
+    return _map_bvars(e, lambda b, crossed: BVar(b.index + by) if b.index >= cutoff + crossed else b)
 
 
 def _lower(e: Expr) -> Expr:
@@ -711,22 +718,13 @@ def _lower(e: Expr) -> Expr:
 
 def _subst(e: Expr, value: Expr, depth: int = 0) -> Expr:
     """Replace bound variable `depth` by `value` (closed under the binders crossed), lowering the rest."""
-    if isinstance(e, BVar):
-        if e.index == depth:
-            return _shift(value, depth)
-        return BVar(e.index - 1) if e.index > depth else e
-    if isinstance(e, App):
-        return App(_subst(e.fn, value, depth), tuple(_subst(a, value, depth) for a in e.args))
-    if isinstance(e, Lam):
-        return Lam(e.name, _subst(e.type, value, depth), _subst(e.body, value, depth + 1), e.binder)
-    if isinstance(e, Forall):
-        return Forall(e.name, _subst(e.type, value, depth), _subst(e.body, value, depth + 1), e.binder)
-    if isinstance(e, Let):
-        return Let(e.name, _subst(e.type, value, depth), _subst(e.value, value, depth),
-                   _subst(e.body, value, depth + 1))
-    if isinstance(e, Proj):
-        return Proj(e.struct, e.index, _subst(e.expr, value, depth))
-    return e
+    def leaf(b: BVar, crossed: int) -> Expr:
+        k = depth + crossed
+        if b.index == k:
+            return _shift(value, k)
+        return BVar(b.index - 1) if b.index > k else b
+
+    return _map_bvars(e, leaf)
 
 
 def _beta(e: App) -> Expr:

@@ -102,8 +102,10 @@ def test_learned_is_declared_as_entry_points_of_prover_learn() -> None:
 
 
 def _installed_here() -> bool:
-    text = importlib.metadata.distribution("prover").read_text("direct_url.json") or "{}"
-    return json.loads(text).get("url") == ROOT.as_uri()
+    # `pip install -e .` also leaves a prover.egg-info in the checkout (no direct_url.json there):
+    # look at every `prover` distribution, not only the first found.
+    return any(json.loads(d.read_text("direct_url.json") or "{}").get("url") == ROOT.as_uri()
+               for d in importlib.metadata.distributions(name="prover"))
 
 
 @pytest.mark.skipif(not _installed_here(), reason="the installed `prover` is another checkout (its entry "

@@ -16,6 +16,8 @@ from prover.formalize.llm import OpenAILLM, OpenAILLMConfig, TransformersLLM, Tr
 from prover.formalize.pipeline import FormalizeConfig, Outcome, Screened, Stage
 from prover.formalize.solve import SolveConfig, SolveStatus, solve
 from prover.lean import LeanServer
+from search.assemble import SearchSetup
+from search.best_first import SearchConfig
 
 
 def _no_false_claims(screened: Screened) -> None:
@@ -44,8 +46,8 @@ def test_transformers_path_formalize(smollm2: TransformersLLM, lean_server: Lean
 
 def test_transformers_path_solve(smollm2: TransformersLLM, lean_server: LeanServer) -> None:
     sol = solve("What is the remainder when 2^10 is divided by 7?", smollm2, lean_server,
-                config=SolveConfig(formalize=FormalizeConfig(samples=2, few_shot=0), max_expansions=20,
-                                   wall_time=20))
+                config=SolveConfig(formalize=FormalizeConfig(samples=2, few_shot=0),
+                                   setup=SearchSetup(budget=SearchConfig(max_expansions=20, wall_time=20))))
     _no_false_claims(sol.screened)
     checks = {c.name: c.passed for c in sol.checks}
     # "proved" exactly when a proof was verified from scratch.

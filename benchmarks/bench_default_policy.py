@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from problem_sets import budget_arguments, cell, emit, load_problems
+from problem_sets import cell, emit, problem_run
 
 from prover.lean import LeanConfig, LeanServer
 from search import cli
@@ -40,12 +40,7 @@ def prove_setup(flags: list[str]) -> SearchSetup:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    budget_arguments(ap, wall_time=60.0)
-    ap.add_argument("--only", nargs="*", default=None, help="problem names to run")
-    ap.add_argument("--out", type=Path, default=None, help="also write the Markdown report here")
-    args = ap.parse_args(argv)
-    problems = [p for p in load_problems("proposal_problems") if not args.only or p.name in args.only]
+    args, problems = problem_run(__doc__, argv, "proposal_problems", wall_time=60.0)
     budget = ["--max-expansions", str(args.max_expansions), "--wall-time", str(args.wall_time),
               "--tactic-timeout", str(args.tactic_timeout)]
     setups = {leg: prove_setup([*budget, *flags]) for leg, flags in LEGS}

@@ -12,13 +12,12 @@ reported proved.
 
 from __future__ import annotations
 
-import argparse
 import platform
 import subprocess
 import sys
 from pathlib import Path
 
-from problem_sets import budget_arguments, cell, emit, load_problems
+from problem_sets import cell, emit, problem_run
 
 from prover.lean import LeanConfig, LeanServer
 from prover.verify import Verifier
@@ -32,12 +31,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    budget_arguments(ap, wall_time=45.0)
-    ap.add_argument("--only", nargs="*", default=None, help="problem names to run")
-    ap.add_argument("--out", type=Path, default=None, help="also write the Markdown report here")
-    args = ap.parse_args(argv)
-    problems = [p for p in load_problems("proposal_problems") if not args.only or p.name in args.only]
+    args, problems = problem_run(__doc__, argv, "proposal_problems", wall_time=45.0)
     cfg = SearchConfig(max_expansions=args.max_expansions, wall_time=args.wall_time,
                        tactic_timeout=args.tactic_timeout)
     rows = []

@@ -26,12 +26,19 @@ def load_problems(module: str) -> tuple[Any, ...]:
     return mod.PROBLEMS  # type: ignore[no-any-return]
 
 
-def budget_arguments(ap: argparse.ArgumentParser, *, wall_time: float) -> None:
-    """The flags every problem-set benchmark takes: runtime, expansions, wall and tactic time."""
+def problem_run(doc: str | None, argv: list[str] | None, module: str, *,
+                wall_time: float) -> tuple[argparse.Namespace, list[Any]]:
+    """The flags every problem-set benchmark takes (runtime, expansions, wall and tactic time,
+    `--only NAME ...`, `--out FILE`) parsed from `argv`, and the problems of `module` they select."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runtime", default="auto")
     ap.add_argument("--max-expansions", type=int, default=200)
     ap.add_argument("--wall-time", type=float, default=wall_time)
     ap.add_argument("--tactic-timeout", type=float, default=20.0, help="as in the miniF2F runs")
+    ap.add_argument("--only", nargs="*", default=None, help="problem names to run")
+    ap.add_argument("--out", type=Path, default=None, help="also write the Markdown report here")
+    args = ap.parse_args(argv)
+    return args, [p for p in load_problems(module) if not args.only or p.name in args.only]
 
 
 def cell(r: SearchResult) -> str:

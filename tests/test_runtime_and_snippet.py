@@ -12,7 +12,7 @@ import pytest
 
 from prover.lean import InvalidRequest, LeanRuntimeNotFound, decls
 from prover.lean.runtime import GLUE_PATCHES, _safe_extract, _sri_sha512, patch_glue, verify_patched
-from prover.lean.snippet import mask_comments_and_strings, split_snippet
+from prover.lean.snippet import split_snippet
 
 
 def _glue() -> str:
@@ -74,7 +74,7 @@ def test_split_snippet_header_statement_and_proof_forms() -> None:
 
 def test_masking_and_the_body_start() -> None:
     text = 'theorem a /- := -/ (h : "x := y") : (b := 1) = 1 := rfl'
-    masked = mask_comments_and_strings(text)
+    masked = decls.mask(text)
     assert len(masked) == len(text) and ":= -/" not in masked and "x := y" not in masked
     (d,) = decls.declarations(text)
     assert d.body_at is not None and text[d.body_at:] == ":= rfl"

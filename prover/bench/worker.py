@@ -26,14 +26,12 @@ from typing import TYPE_CHECKING, Any
 
 from prover.bench.config import WorkerConfig, upgrade_settings
 from prover.bench.data import Problem
+from prover.lean.client import has_mathlib
 
 if TYPE_CHECKING:
     from prover.lean import LeanServer
     from search.assemble import Searcher
 
-# A constant of Mathlib's that core Lean does not have: whether the server's environment holds it
-# tells "needs Mathlib" from "does not elaborate at all" for a statement that fails both ways.
-MATHLIB_PROBE = "Real"
 
 
 class Elaboration(str, Enum):
@@ -206,7 +204,7 @@ class BenchWorker:
 
     def has_mathlib(self) -> bool:
         if self._has_mathlib is None:
-            self._has_mathlib = self.server.decl_info(0, MATHLIB_PROBE).found
+            self._has_mathlib = has_mathlib(self.server)
         return self._has_mathlib
 
     def classify(self, problem: Problem) -> Classification:

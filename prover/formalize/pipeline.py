@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
+import prover.lean.decls as decls
 from prover.bench.config import CORE_PRELUDE
 from prover.formalize.extract import extract_answer, extract_code, normalise
 from prover.formalize.lean_checks import (
@@ -43,12 +44,11 @@ from prover.formalize.lean_checks import (
     release,
     same_statement,
 )
-from prover.lean.client import LeanClient
+from prover.lean.client import LeanClient, has_mathlib
 from prover.lean.errors import LeanCrashed, LeanTimeout
 from prover.lean.guard import SyntaxGuard
-from prover.lean.snippet import mask_comments_and_strings
 from prover.numeric import CheckConfig, StatementVerdict, Verdict, VerdictConfig
-from prover.numeric.verdict import MATHLIB_PROBE, LeanReading, statement_verdict, surface_verdict
+from prover.numeric.verdict import LeanReading, statement_verdict, surface_verdict
 
 
 class Stage(str, Enum):
@@ -191,7 +191,7 @@ def _drops(numeric: StatementVerdict, typechecked: bool) -> bool:
 
 def _signature_key(theorem: str) -> str:
     """The theorem without keyword and name, whitespace collapsed (textual normal form)."""
-    words = mask_comments_and_strings(theorem).split()
+    words = decls.mask(theorem).split()
     if words and words[0] == "theorem":
         words = words[2:]
     elif words and words[0] == "example":
@@ -227,7 +227,7 @@ class CandidatePipeline:
 
     def lean_has_mathlib(self) -> bool:
         if self._has_mathlib is None:
-            self._has_mathlib = bool(self.lean.decl_info(0, MATHLIB_PROBE).found)
+            self._has_mathlib = has_mathlib(self.lean)
         return self._has_mathlib
 
     def run(self, answers: Sequence[str], *, reference: str | None = None) -> Screened:

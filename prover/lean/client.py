@@ -84,3 +84,13 @@ class LeanClient(Protocol):
                timeout: float | None = None) -> tuple[RefuteStatus, ...]: ...
 
     def forget(self, states: Iterable[ProofState | int]) -> None: ...
+
+
+# A constant of Mathlib's that core Lean does not have: where the environment holds it, a statement
+# that fails to elaborate is invalid, not "written for Mathlib".
+MATHLIB_PROBE = "Real"
+
+
+def has_mathlib(lean: LeanClient) -> bool:
+    """Whether the environment `lean` serves has Mathlib (one `decl_info` round trip)."""
+    return bool(lean.decl_info(0, MATHLIB_PROBE).found)

@@ -25,11 +25,6 @@ class Snippet:
     name: str | None
 
 
-def mask_comments_and_strings(text: str) -> str:
-    """Same length as `text`, with comment and string contents replaced by spaces (newlines kept)."""
-    return decls.mask(text)
-
-
 # A resource limit, not a reading: brackets are counted everywhere, comments included, which can
 # only refuse more. 2000 nested parentheses overflowed the embedded Lean's stack (a crash and a
 # restart); honest statements stay far below this.

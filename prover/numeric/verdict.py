@@ -19,15 +19,11 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 import prover.lean.decls as decls
-from prover.lean.client import LeanClient
+from prover.lean.client import LeanClient, has_mathlib
 from prover.lean.exprs import RefuteStatus
 from prover.lean.types import ErrorKind, ProofState
 from prover.numeric.checker import CheckConfig, CheckResult, NumericChecker, Verdict
 from prover.numeric.typed import TypedCheck, TypedConfig, check_state
-
-# A constant of Mathlib that core Lean lacks: on a Lean that has it, a statement that does not
-# elaborate is not "written for Mathlib" but invalid.
-MATHLIB_PROBE = "Real"
 
 # What a user reads for each verdict (text output); JSON carries `Verdict.value` beside it.
 VERDICT_TEXT = {
@@ -168,7 +164,7 @@ def statement_verdict(statement: str, lean: LeanClient | None, config: VerdictCo
     if opened.kind is ErrorKind.REJECTED:
         return _invalid(f"Lean refused the statement: {why}", LeanReading.REFUSED, start, why)
     if lean_has_mathlib is None:
-        lean_has_mathlib = bool(lean.decl_info(0, MATHLIB_PROBE).found)
+        lean_has_mathlib = has_mathlib(lean)
     if lean_has_mathlib:
         return _invalid(f"the statement does not elaborate (this Lean has Mathlib): {why}",
                         LeanReading.NOT_ELABORATED, start, why)
